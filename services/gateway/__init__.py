@@ -1,0 +1,1 @@
+"""The gateway: the one public API: identity, access, routing, cross-pillar views."""

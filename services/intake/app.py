@@ -1,0 +1,76 @@
+"""Wiring: `create_api(settings)` and `create_worker(settings)`. Nothing happens at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from faststream.redis import RedisBroker
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from services.intake.api import routes
+from services.intake.settings import IntakeSettings
+from shared.db import create_engine, ensure_schema
+from shared.eventstore import EventStore
+from shared.http import Metrics, database_check, events_route, service_app
+from shared.relay import Relay
+from shared.streams import events_stream
+from shared.worker import run_worker
+
+
+async def open_store(settings: IntakeSettings) -> EventStore:
+    engine = create_engine(settings.database_url(), settings.database_schema())
+    await ensure_schema(engine, settings.database_schema())
+    store = EventStore(engine)
+    await store.setup()
+    return store
+
+
+def create_api(settings: IntakeSettings) -> Litestar:
+    store_ready: dict[str, EventStore] = {}
+    redis = Redis.from_url(settings.redis_url)
+    metrics = Metrics("intake")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = await open_store(settings)
+        store_ready["store"] = store
+        try:
+            yield
+        finally:
+            await store.close()
+            await store.engine.dispose()
+            await redis.aclose()
+
+    async def provide_store() -> EventStore:
+        return store_ready["store"]
+
+    async def database_ready() -> None:
+        await database_check(store_ready["store"].engine)()
+
+    return service_app(
+        title="Five-Zero intake (internal)",
+        description="Pillar 1: households. Called by the gateway with its signed identity.",
+        route_handlers=[*routes, events_route(settings.secret)],
+        metrics=metrics,
+        ready_checks={"database": database_ready, "redis": redis.ping},
+        lifespan=[lifespan],
+        dependencies={"store": provide_store},
+        state={"secret": settings.secret},
+    )
+
+
+async def run_intake_worker(settings: IntakeSettings, stop: asyncio.Event) -> None:
+    """The relay of intake's store to `fz:{intake}:events`."""
+    store = await open_store(settings)
+    broker = RedisBroker(settings.redis_url, logger=None)
+    redis = Redis.from_url(settings.redis_url)
+    relay = Relay(store, redis, events_stream("intake"), settings.stream_maxlen)
+    try:
+        await run_worker(broker, [relay], [], stop, settings.relay_poll_s)
+    finally:
+        await redis.aclose()
+        await store.close()
+        await store.engine.dispose()

@@ -1,0 +1,89 @@
+"""National code lists the ledgers record people with, read from `shared/reference/*.csv`.
+
+Codes are strings: leading zeros matter, and "0" and "01" are different codes.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+CodeListName = Literal["sex", "ethnicity", "political_status", "family_relationship"]
+Language = Literal["zh", "en"]
+
+_REFERENCE_DIR = Path(__file__).parent / "reference"
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class CodeListSource:
+    """Which standard a list comes from and what to call it in a message."""
+
+    standard: str
+    title_zh: str
+    title_en: str
+
+
+SOURCES: dict[str, CodeListSource] = {
+    "sex": CodeListSource("GB/T 2261.1", "性别", "sex"),
+    "ethnicity": CodeListSource("GB/T 3304", "民族", "ethnicity"),
+    "political_status": CodeListSource("GB/T 4762", "政治面貌", "political status"),
+    "family_relationship": CodeListSource("GB/T 4761", "家庭关系", "family relationship"),
+}
+
+
+def code_list(name: CodeListName) -> dict[str, CodeEntry]:
+    """The codes a person may be recorded with, by code."""
+    return _load(_known(name))
+
+
+def is_valid(name: CodeListName, code: str) -> bool:
+    return code in code_list(name)
+
+
+def label(name: CodeListName, code: str, lang: Language) -> str:
+    """The name of `code` in `lang`; KeyError when the code is not in the list."""
+    entry = code_list(name)[code]
+    return entry.name_zh if lang == "zh" else entry.name_en
+
+
+def source(name: CodeListName) -> CodeListSource:
+    return SOURCES[_known(name)]
+
+
+def _known(name: str) -> str:
+    if name not in SOURCES:
+        raise ValueError(f"unknown code list {name!r}; known: {', '.join(SOURCES)}")
+    return name
+
+
+@cache
+def _load(name: str) -> dict[str, CodeEntry]:
+    with (_REFERENCE_DIR / f"{name}.csv").open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    entries = (
+        CodeEntry(
+            code=row["code"],
+            name_zh=row["name_zh"],
+            # GB/T 3304 gives a romanised name (Han, Zang ...) instead of an English one.
+            name_en=row.get("name_en") or row["name_roman"],
+        )
+        for row in rows
+        if _is_personal_code(name, row["code"])
+    )
+    return {entry.code: entry for entry in entries}
+
+
+def _is_personal_code(name: str, code: str) -> bool:
+    # GB/T 4761's one-digit rows are category headings (配偶, 子 ...), not a relation a
+    # person can have; accepting "2" beside "20" would record the same thing two ways.
+    return not (name == "family_relationship" and len(code) == 1)

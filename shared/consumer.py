@@ -1,0 +1,339 @@
+"""Consumers of other services' event streams: exactly-once effects over at-least-once delivery.
+
+A consumer (the gateway's read models, a pillar's reactions) is one Redis consumer
+group named after itself; its replicas share the group and split the work.
+For every message it, in one database transaction:
+- records (consumer, source, entry ID): a redelivered message is recognised and skipped;
+- checks the aggregate's version: an event is applied only after its predecessor,
+  otherwise it stays pending and is retried (replicas can see events out of order);
+- applies the projection's effects;
+then commits, then acknowledges. A message that keeps failing goes to the consumer's
+dead-letter stream with its error. Pending messages of a dead replica are claimed by a
+live one after `claim_idle_ms`. A consumer whose Redis lacks history (trimmed, wiped,
+or a new consumer) first catches up from the owning service's `GET /events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from faststream import AckPolicy
+from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import upsert, write_transaction
+from shared.events import Envelope
+from shared.eventstore import START, EntryId, StoredEvent
+from shared.streams import dead_letter_stream, events_stream
+
+log = logging.getLogger(__name__)
+
+consumer_metadata = MetaData()
+
+applied_entries = Table(
+    "consumer_applied",
+    consumer_metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("entry_major", BigInteger, nullable=False),
+    Column("entry_minor", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", "source", "entry_major", "entry_minor"),
+)
+
+stream_versions = Table(
+    "consumer_stream_versions",
+    consumer_metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("consumer", "stream_id"),
+)
+
+checkpoints = Table(
+    "consumer_checkpoints",
+    consumer_metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("entry_major", BigInteger, nullable=False),
+    Column("entry_minor", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", "source"),
+)
+
+
+class NotReady(Exception):
+    """The event's predecessor in its stream has not been applied yet."""
+
+
+class Projection(Protocol):
+    async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        """Applies one event's effects inside the consumer's transaction."""
+
+
+FetchEvents = Callable[[str, EntryId, int], Awaitable[Sequence[StoredEvent]]]
+"""(source service, after, limit) → the next events from that service's `GET /events`."""
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    duplicates: int = 0
+    not_ready: int = 0
+    dead_lettered: int = 0
+    caught_up: int = 0
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        engine: AsyncEngine,
+        redis: Redis,
+        projection: Projection,
+        sources: Sequence[str],
+        *,
+        replica: str,
+        max_deliveries: int = 5,
+        claim_idle_ms: int = 1_000,
+        fetch_events: FetchEvents | None = None,
+    ):
+        self.name = name
+        self.engine = engine
+        self.redis = redis
+        self.projection = projection
+        self.sources = tuple(sources)
+        self.replica = replica
+        self.max_deliveries = max_deliveries
+        self.claim_idle_ms = claim_idle_ms
+        self.fetch_events = fetch_events
+        self.stats = ConsumerStats()
+
+    # -- the transaction -----------------------------------------------------------
+
+    async def setup(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(consumer_metadata.create_all)
+
+    async def handle(self, source: str, entry_id: EntryId, envelope: Envelope) -> bool:
+        """Applies the event once; False when it was already applied. Raises NotReady."""
+        try:
+            async with write_transaction(self.engine) as conn:
+                await self._record_entry(conn, source, entry_id)
+                applied_version = await self._applied_version(conn, envelope.stream_id)
+                if applied_version >= envelope.version:
+                    self.stats.duplicates += 1
+                    return False
+                if applied_version != envelope.version - 1:
+                    raise NotReady(
+                        f"{envelope.stream_id} v{envelope.version} waits for"
+                        f" v{envelope.version - 1} (have v{applied_version})"
+                    )
+                await self.projection.apply(conn, envelope)
+                await upsert(
+                    conn,
+                    stream_versions,
+                    {"consumer": self.name, "stream_id": envelope.stream_id, "version": envelope.version},
+                    key=("consumer", "stream_id"),
+                    update=("version",),
+                )
+                await self._advance_checkpoint(conn, source, entry_id)
+        except IntegrityError:
+            self.stats.duplicates += 1
+            return False
+        self.stats.applied += 1
+        return True
+
+    async def _record_entry(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> None:
+        await conn.execute(
+            applied_entries.insert().values(
+                consumer=self.name,
+                source=source,
+                entry_major=entry_id.major,
+                entry_minor=entry_id.minor,
+            )
+        )
+
+    async def _applied_version(self, conn: AsyncConnection, stream_id: str) -> int:
+        version = await conn.scalar(
+            select(stream_versions.c.version).where(
+                stream_versions.c.consumer == self.name, stream_versions.c.stream_id == stream_id
+            )
+        )
+        return version or 0
+
+    async def _advance_checkpoint(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> None:
+        result = await conn.execute(
+            update(checkpoints)
+            .where(checkpoints.c.consumer == self.name, checkpoints.c.source == source)
+            .where(
+                tuple_(checkpoints.c.entry_major, checkpoints.c.entry_minor)
+                < tuple_(entry_id.major, entry_id.minor)
+            )
+            .values(entry_major=entry_id.major, entry_minor=entry_id.minor)
+        )
+        if result.rowcount == 0:
+            await upsert(
+                conn,
+                checkpoints,
+                {
+                    "consumer": self.name,
+                    "source": source,
+                    "entry_major": entry_id.major,
+                    "entry_minor": entry_id.minor,
+                },
+                key=("consumer", "source"),
+                update=(),
+            )
+
+    async def checkpoint(self, source: str) -> EntryId:
+        """The highest entry of `source` this consumer has applied."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(checkpoints.c.entry_major, checkpoints.c.entry_minor).where(
+                        checkpoints.c.consumer == self.name, checkpoints.c.source == source
+                    )
+                )
+            ).first()
+        return EntryId(row.entry_major, row.entry_minor) if row else START
+
+    # -- Redis delivery ------------------------------------------------------------
+
+    def subscribe(self, broker: RedisBroker) -> list:
+        """Registers, per source, a reader of new entries and a claimer of idle pending ones."""
+        subscribers = []
+        for source in self.sources:
+            stream = events_stream(source)
+            handler = self._message_handler(source)
+            reader = broker.subscriber(
+                stream=StreamSub(stream, group=self.name, consumer=self.replica),
+                ack_policy=AckPolicy.MANUAL,
+            )
+            claimer = broker.subscriber(
+                stream=StreamSub(
+                    stream,
+                    group=self.name,
+                    consumer=self.replica,
+                    min_idle_time=self.claim_idle_ms,
+                ),
+                ack_policy=AckPolicy.MANUAL,
+            )
+            reader(handler)
+            claimer(handler)
+            subscribers += [reader, claimer]
+        return subscribers
+
+    def _message_handler(self, source: str):
+        async def on_event(body: dict, msg: RedisStreamMessage) -> None:
+            entry_id = EntryId.parse(msg.raw_message["message_ids"][0])
+            await self.deliver(source, entry_id, body, msg)
+
+        on_event.__name__ = f"{self.name}_{source}".replace(".", "_")
+        return on_event
+
+    async def deliver(self, source: str, entry_id: EntryId, body: dict, msg: RedisStreamMessage) -> None:
+        """Handles one delivery: ack on success or duplicate; retry, then dead-letter, on failure."""
+        try:
+            envelope = Envelope.model_validate(body)
+            await self._handle_with_short_wait(source, entry_id, envelope)
+        except Exception as error:  # noqa: BLE001 - every failure is retried or dead-lettered
+            if isinstance(error, NotReady):
+                self.stats.not_ready += 1
+            else:
+                log.warning("%s failed on %s %s: %r", self.name, source, entry_id, error)
+            if await self._deliveries(source, entry_id) >= self.max_deliveries:
+                await self._dead_letter(source, entry_id, body, error)
+                await msg.ack()
+            return
+        await msg.ack()
+
+    async def _handle_with_short_wait(self, source: str, entry_id: EntryId, envelope: Envelope) -> None:
+        # A predecessor held by another replica usually lands within milliseconds:
+        # wait a little here before leaving the message to the claimer.
+        for delay in (0.005, 0.02, 0.05):
+            try:
+                await self.handle(source, entry_id, envelope)
+                return
+            except NotReady:
+                await asyncio.sleep(delay)
+        await self.handle(source, entry_id, envelope)
+
+    async def _deliveries(self, source: str, entry_id: EntryId) -> int:
+        pending = await self.redis.xpending_range(
+            events_stream(source), self.name, min=str(entry_id), max=str(entry_id), count=1
+        )
+        return pending[0]["times_delivered"] if pending else 0
+
+    async def _dead_letter(self, source: str, entry_id: EntryId, body: dict, error: Exception) -> None:
+        await self.redis.xadd(
+            dead_letter_stream(self.name),
+            {
+                "source": source,
+                "entry_id": str(entry_id),
+                "error": f"{type(error).__name__}: {error}"[:2000],
+                "event": json.dumps(body, ensure_ascii=False, default=str),
+            },
+        )
+        self.stats.dead_lettered += 1
+        log.error("%s dead-lettered %s %s: %r", self.name, source, entry_id, error)
+
+    async def ensure_groups(self) -> bool:
+        """Creates missing groups at this consumer's checkpoint; True if any was missing."""
+        created = False
+        for source in self.sources:
+            start = await self.checkpoint(source)
+            try:
+                await self.redis.xgroup_create(
+                    events_stream(source), self.name, id=str(start), mkstream=True
+                )
+                created = True
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+        return created
+
+    # -- catching up without Redis ---------------------------------------------------
+
+    async def needs_catch_up(self, source: str) -> bool:
+        """True when the stream may lack entries after our checkpoint (trimmed or wiped)."""
+        checkpoint = await self.checkpoint(source)
+        first = await self.redis.xrange(events_stream(source), count=1)
+        if not first:
+            return True
+        return EntryId.parse(first[0][0]) > checkpoint
+
+    async def catch_up(self, source: str, page_size: int = 500) -> int:
+        """Applies everything after the checkpoint from the owning service's `GET /events`."""
+        if self.fetch_events is None:
+            return 0
+        total = 0
+        after = await self.checkpoint(source)
+        while True:
+            page = await self.fetch_events(source, after, page_size)
+            for stored in page:
+                await self.handle(source, stored.entry_id, stored.envelope)
+            total += len(page)
+            if len(page) < page_size:
+                break
+            after = page[-1].entry_id
+        self.stats.caught_up += total
+        return total

@@ -1,0 +1,1 @@
+"""Published event schemas, one module per pillar, so others read them without importing the pillar."""

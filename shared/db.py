@@ -1,0 +1,98 @@
+"""Engines and write transactions for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` and `sqlite://` URLs and pick our async drivers."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
+    """An engine for one service's database; on PostgreSQL its tables live in `schema`."""
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    server_settings = {"search_path": schema} if schema else {}
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"server_settings": server_settings},
+    )
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        # Autocommit at the driver: we issue BEGIN IMMEDIATE ourselves, so two
+        # processes never deadlock upgrading a read lock to a write lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection) -> None:  # noqa: ANN001
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+async def ensure_schema(engine: AsyncEngine, schema: str | None) -> None:
+    """Create the service's PostgreSQL schema if missing (SQLite has none)."""
+    if schema and not is_sqlite(engine):
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One read-write transaction; SQLite takes its write lock up front."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+async def upsert(
+    conn: AsyncConnection, table, values: dict, key: tuple[str, ...], update: tuple[str, ...]
+) -> None:  # noqa: ANN001
+    """INSERT, or UPDATE the `update` columns where a row with the same `key` exists."""
+    if is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    statement = dialect_insert(table).values(**values)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={column: statement.excluded[column] for column in update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    await conn.execute(statement)

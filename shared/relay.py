@@ -1,0 +1,110 @@
+"""The relay: publishes a service's stored events to its Redis stream, in visible order.
+
+Each event goes out with the explicit entry ID the store gave it, so Redis itself
+refuses a republished event and the stream's last entry is the relay's cursor.
+A wiped Redis (an empty stream) makes the relay start again from the beginning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream.redis.parser import BinaryMessageFormatV1
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.eventstore import START, EntryId, EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+_ALREADY_PUBLISHED = "equal or smaller"
+
+
+async def encode_for_stream(stored: StoredEvent) -> bytes:
+    """FastStream's wire format, so subscribers get the headers as well as the body."""
+    envelope = stored.envelope
+    return await BinaryMessageFormatV1.encode(
+        message=envelope.model_dump_json().encode(),
+        reply_to=None,
+        headers={
+            "content-type": "application/json",
+            "event_type": envelope.type,
+            "stream_id": envelope.stream_id,
+            "community_id": envelope.community_id,
+        },
+        correlation_id=envelope.correlation_id,
+    )
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        redis: Redis,
+        stream_key: str,
+        maxlen: int,
+        batch_size: int = 500,
+    ):
+        self.store = store
+        self.redis = redis
+        self.stream_key = stream_key
+        self.maxlen = maxlen
+        self.batch_size = batch_size
+        self.published_total = 0
+
+    async def cursor(self) -> EntryId:
+        """The last entry in the stream: everything up to it is published."""
+        last = await self.redis.xrevrange(self.stream_key, count=1)
+        return EntryId.parse(last[0][0]) if last else START
+
+    async def publish_batch(self) -> int:
+        """Publishes the next batch after the stream's last entry; returns how many went out."""
+        batch = await self.store.read_all(await self.cursor(), self.batch_size)
+        if not batch:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for stored in batch:
+            pipe.xadd(
+                self.stream_key,
+                {"__data__": await encode_for_stream(stored)},
+                id=str(stored.entry_id),
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+        results = await pipe.execute(raise_on_error=False)
+        published = 0
+        for result in results:
+            if isinstance(result, ResponseError):
+                if _ALREADY_PUBLISHED not in str(result):
+                    raise result
+            elif isinstance(result, Exception):
+                raise result
+            else:
+                published += 1
+        self.published_total += published
+        return published
+
+    async def run(self, stop: asyncio.Event, idle_sleep_s: float) -> None:
+        """Publishes until `stop` is set; a Redis or database outage is retried, not fatal."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                published = await self.publish_batch()
+                failures = 0
+            except Exception:  # noqa: BLE001 - keep relaying once the outage ends
+                failures += 1
+                if failures in (1, 10) or failures % 100 == 0:
+                    log.exception("relay to %s failed (%d in a row)", self.stream_key, failures)
+                published = 0
+                await _sleep_or_stop(stop, min(5.0, 0.1 * failures))
+                continue
+            if published == 0:
+                await _sleep_or_stop(stop, idle_sleep_s)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

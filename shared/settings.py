@@ -1,0 +1,61 @@
+"""Settings every service shares; each service subclasses with its own prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. A subclass sets `service_name` and its own env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("FIVEZERO_REDIS_URL", "REDIS_URL"),
+    )
+    """Redis holding the event streams; `make run` points it at an embedded server."""
+
+    shared_database_url: str | None = Field(None, validation_alias="FIVEZERO_DATABASE_URL")
+    """One PostgreSQL for every service, each in its own schema; unset means SQLite files."""
+
+    secret: str = Field("dev-only-secret-change-me", validation_alias="FIVEZERO_SECRET")
+    """Signs user tokens and the gateway's identity header; services verify with it."""
+
+    demo: bool = Field(False, validation_alias="FIVEZERO_DEMO")
+    """Seed the demo district on first start. Never on in production."""
+
+    host: str = Field("127.0.0.1", validation_alias="FIVEZERO_HOST")
+    """Interface the HTTP API listens on."""
+
+    stream_maxlen: int = Field(100_000, validation_alias="FIVEZERO_STREAM_MAXLEN")
+    """Entries kept per Redis stream; older ones are served by `GET /events`."""
+
+    relay_poll_s: float = Field(0.005, validation_alias="FIVEZERO_RELAY_POLL_S")
+    """How long the relay sleeps when the store has nothing new."""
+
+    max_deliveries: int = Field(5, validation_alias="FIVEZERO_MAX_DELIVERIES")
+    """Deliveries of one message before it goes to the dead-letter stream."""
+
+    claim_idle_ms: int = Field(1_000, validation_alias="FIVEZERO_CLAIM_IDLE_MS")
+    """A pending message idle this long is claimed by a live replica and retried."""
+
+    def database_url(self) -> str:
+        """This service's own store: its schema in the shared PostgreSQL, or its SQLite file."""
+        own = getattr(self, "own_database_url", None)
+        if own:
+            return own
+        if self.shared_database_url:
+            return self.shared_database_url
+        return f"sqlite+aiosqlite:///{VAR_DIR / (self.service_name + '.db')}"
+
+    def database_schema(self) -> str | None:
+        """PostgreSQL schema for this service (one per service when the database is shared)."""
+        return self.service_name

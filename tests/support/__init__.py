@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: local servers, ports, readiness checks."""
