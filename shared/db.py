@@ -96,3 +96,16 @@ async def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
     await conn.execute(statement)
+
+
+async def create_tables(engine: AsyncEngine, *metadatas) -> None:  # noqa: ANN002
+    """CREATE what is missing; two processes starting at once may race, so try twice."""
+    for attempt in (1, 2):
+        try:
+            async with engine.begin() as conn:
+                for metadata in metadatas:
+                    await conn.run_sync(metadata.create_all)
+            return
+        except Exception:
+            if attempt == 2:
+                raise

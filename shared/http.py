@@ -67,8 +67,7 @@ class Metrics:
             try:
                 await app(scope, receive, send_and_note)
             finally:
-                handler = scope.get("route_handler")
-                route = next(iter(handler.paths), "?") if handler else "unrouted"
+                route = scope.get("path_template") or "unrouted"
                 self.requests.labels(self.service, scope["method"], route, status["code"]).inc()
                 self.latency.labels(self.service, route).observe(time.perf_counter() - started)
 

@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+DEV_SECRET = "fivezero-development-only-secret-do-not-deploy"
 
 
 class ServiceSettings(BaseSettings):
@@ -26,7 +27,7 @@ class ServiceSettings(BaseSettings):
     shared_database_url: str | None = Field(None, validation_alias="FIVEZERO_DATABASE_URL")
     """One PostgreSQL for every service, each in its own schema; unset means SQLite files."""
 
-    secret: str = Field("dev-only-secret-change-me", validation_alias="FIVEZERO_SECRET")
+    secret: str = Field(DEV_SECRET, validation_alias="FIVEZERO_SECRET", min_length=32)
     """Signs user tokens and the gateway's identity header; services verify with it."""
 
     demo: bool = Field(False, validation_alias="FIVEZERO_DEMO")
@@ -46,6 +47,11 @@ class ServiceSettings(BaseSettings):
 
     claim_idle_ms: int = Field(1_000, validation_alias="FIVEZERO_CLAIM_IDLE_MS")
     """A pending message idle this long is claimed by a live replica and retried."""
+
+    def check_production_safety(self) -> None:
+        """Refuses to serve real data signed with the well-known development secret."""
+        if not self.demo and self.secret == DEV_SECRET:
+            raise RuntimeError("FIVEZERO_SECRET must be set (32+ characters) outside demo mode")
 
     def database_url(self) -> str:
         """This service's own store: its schema in the shared PostgreSQL, or its SQLite file."""

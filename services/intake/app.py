@@ -29,6 +29,7 @@ async def open_store(settings: IntakeSettings) -> EventStore:
 
 
 def create_api(settings: IntakeSettings) -> Litestar:
+    settings.check_production_safety()
     store_ready: dict[str, EventStore] = {}
     redis = Redis.from_url(settings.redis_url)
     metrics = Metrics("intake")

@@ -7,7 +7,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 from pydantic import BaseModel, ValidationError
 
-from services.intake.commands import (
+from shared.contracts.intake_requests import (
     Address,
     ChangeHousehold,
     HouseholdHead,

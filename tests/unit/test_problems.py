@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from services.intake.commands import RegisterHousehold
+from shared.contracts.intake_requests import RegisterHousehold
 from shared.problems import (
     FIELD_MESSAGES,
     PROBLEMS,

@@ -1,0 +1,73 @@
+"""Commands go to the owning service with the caller's identity, signed by the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from litestar import Response
+
+from shared.events import Envelope
+from shared.eventstore import EntryId, StoredEvent
+from shared.identity import IDENTITY_HEADER, Identity, service_identity, sign_identity
+from shared.problems import ProblemError
+
+_FORWARDED_HEADERS = ("content-type", "accept-language", "idempotency-key", "if-match")
+_RETURNED_HEADERS = ("etag", "content-type", "content-language")
+
+
+class ServiceClient:
+    """One HTTP client for all pillars' internal APIs (connection pooling, timeouts)."""
+
+    def __init__(self, urls: dict[str, str], secret: str, timeout_s: float = 10.0):
+        self.urls = urls
+        self.secret = secret
+        self.http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=100))
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        caller: Identity,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        forwarded = {k: v for k, v in (headers or {}).items() if k.lower() in _FORWARDED_HEADERS}
+        forwarded[IDENTITY_HEADER] = sign_identity(caller, self.secret)
+        try:
+            return await self.http.request(method, self.urls[service] + path, content=body, headers=forwarded)
+        except httpx.TransportError as error:
+            raise ProblemError(
+                "service_unavailable",
+                detail_zh=f"{service} 服务暂时无法访问",
+                detail_en=f"the {service} service cannot be reached",
+            ) from error
+
+    async def fetch_events(self, service: str, after: EntryId, limit: int) -> Sequence[StoredEvent]:
+        """A page of a service's history, for a consumer catching up without Redis."""
+        response = await self.http.get(
+            f"{self.urls[service]}/events",
+            params={"after": str(after), "limit": limit},
+            headers={IDENTITY_HEADER: sign_identity(service_identity("gateway"), self.secret)},
+        )
+        response.raise_for_status()
+        return [
+            StoredEvent(EntryId.parse(item["entry_id"]), Envelope.model_validate(item["envelope"]))
+            for item in response.json()["events"]
+        ]
+
+
+def passthrough(response: httpx.Response) -> Response[Any]:
+    """The owning service's answer (a problem, usually) as the gateway's own."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _RETURNED_HEADERS}
+    return Response(
+        content=response.content,
+        status_code=response.status_code,
+        headers=headers,
+        media_type=response.headers.get("content-type", "application/json"),
+    )

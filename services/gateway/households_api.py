@@ -1,0 +1,133 @@
+"""`/api/v1/communities/{community_id}/households`: writes go to intake, reads come from the read model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from services.gateway.auth import Caller, GatewayEngine, current_identity
+from services.gateway.forward import ServiceClient, passthrough
+from services.gateway.scope import check_collection, check_record
+from services.gateway.settings import GatewaySettings
+from services.gateway.views import wait_until_applied
+from services.gateway.views import households as view
+from shared.contracts.intake import household_stream
+from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
+from shared.problems import ProblemError
+
+PATH = "/api/v1/communities/{community_id:str}/households"
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """`138****5678`: enough to recognise a number, not to call it."""
+    if not phone or len(phone) < 7:
+        return phone
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def listed(document: dict[str, Any]) -> dict[str, Any]:
+    people = [document["head"], *(document["members"] or [])]
+    masked = [{**person, "phone": mask_phone(person.get("phone"))} for person in people]
+    return {**document, "head": masked[0], "members": masked[1:]}
+
+
+class HouseholdsController(Controller):
+    path = PATH
+    tags = ["households"]
+    dependencies = {"identity": Provide(current_identity)}
+
+    @post("/", summary="Register a household (社情民意统计表)", status_code=201)
+    async def register(
+        self,
+        request: Request,
+        community_id: str,
+        data: RegisterHousehold,
+        identity: Caller,
+        gateway_engine: GatewayEngine,
+        services: ServiceClient,
+        settings: GatewaySettings,
+        idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=200),
+    ) -> Response[Any]:
+        await check_collection(gateway_engine, identity, community_id, writes=True)
+        answer = await services.send(
+            "intake", "POST", f"/communities/{community_id}/households", identity,
+            body=await request.body(), headers=dict(request.headers),
+        )
+        return await _as_read_model(answer, gateway_engine, settings, community_id)
+
+    @get("/", summary="Households, newest first; search by name, compound, building")
+    async def list_(
+        self,
+        community_id: str,
+        identity: Caller,
+        gateway_engine: GatewayEngine,
+        q: str | None = Parameter(default=None, max_length=50, description="a name, or part of one"),
+        compound: str | None = Parameter(default=None, max_length=50),
+        building: str | None = Parameter(default=None, max_length=20),
+        cursor: str | None = Parameter(default=None, max_length=500),
+        limit: int = Parameter(default=50, ge=1, le=200),
+    ) -> dict[str, Any]:
+        await check_collection(gateway_engine, identity, community_id)
+        try:
+            items, next_cursor = await view.list_households(
+                gateway_engine, community_id, limit=limit, cursor=cursor, name=q, compound=compound, building=building
+            )
+        except ValueError as error:
+            raise ProblemError(
+                "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
+            ) from error
+        return {"items": [listed(item) for item in items], "next_cursor": next_cursor}
+
+    @get("/{household_id:str}", summary="One household")
+    async def get_one(
+        self, community_id: str, household_id: str, identity: Caller, gateway_engine: GatewayEngine
+    ) -> Response[dict[str, Any]]:
+        await check_record(gateway_engine, identity, community_id)
+        document = await view.get_household(gateway_engine, community_id, household_id)
+        if document is None:
+            raise ProblemError("not_found", detail_zh="找不到该户", detail_en="no such household")
+        return Response(document, headers={"ETag": f'"{document["version"]}"'})
+
+    @patch("/{household_id:str}", summary="Change a household (send its version in If-Match)")
+    async def change(
+        self,
+        request: Request,
+        community_id: str,
+        household_id: str,
+        data: ChangeHousehold,
+        identity: Caller,
+        gateway_engine: GatewayEngine,
+        services: ServiceClient,
+        settings: GatewaySettings,
+        if_match: str | None = Parameter(header="If-Match", default=None),
+    ) -> Response[Any]:
+        await check_record(gateway_engine, identity, community_id, writes=True)
+        if not if_match:
+            raise ProblemError("precondition_required")
+        answer = await services.send(
+            "intake", "PATCH", f"/communities/{community_id}/households/{household_id}", identity,
+            body=await request.body(), headers=dict(request.headers),
+        )
+        return await _as_read_model(answer, gateway_engine, settings, community_id)
+
+
+async def _as_read_model(
+    answer: httpx.Response, engine: GatewayEngine, settings: GatewaySettings, community_id: str
+) -> Response[Any]:
+    """Answers a successful write once the read model shows it, so a following GET sees it too."""
+    if answer.status_code >= 300:
+        return passthrough(answer)
+    written = answer.json()
+    await wait_until_applied(engine, household_stream(written["id"]), written["version"], settings.read_your_writes_s)
+    document = await view.get_household(engine, community_id, written["id"]) or written
+    if document["version"] < written["version"]:
+        document = written
+    return Response(
+        document,
+        status_code=answer.status_code,
+        headers={"ETag": f'"{document["version"]}"', "Location": f"/api/v1/communities/{community_id}/households/{document['id']}"},
+    )

@@ -1,0 +1,34 @@
+"""Scope checks for paths under `/communities/{community_id}`.
+
+An unknown community is 404. A caller outside the community's street or district
+gets 403 for a collection and 404 for a record, so records outside one's scope
+cannot even be confirmed to exist.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.gateway.org import get_community
+from shared.identity import Identity
+from shared.problems import ProblemError
+
+
+async def community_or_404(engine: AsyncEngine, community_id: str) -> None:
+    if await get_community(engine, community_id) is None:
+        raise ProblemError("not_found", detail_zh=f"没有社区 {community_id}", detail_en=f"no community {community_id}")
+
+
+async def check_collection(engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False) -> None:
+    await community_or_404(engine, community_id)
+    allowed = caller.can_write(community_id) if writes else caller.can_see(community_id)
+    if not allowed:
+        raise ProblemError("forbidden")
+
+
+async def check_record(engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False) -> None:
+    await community_or_404(engine, community_id)
+    if not caller.can_see(community_id):
+        raise ProblemError("not_found")
+    if writes and not caller.can_write(community_id):
+        raise ProblemError("forbidden")

@@ -1,0 +1,120 @@
+"""The household survey read model (社情民意统计表): one row per household, searchable."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.gateway.views import views_metadata
+from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
+from shared.db import upsert
+from shared.events import Envelope
+
+households = Table(
+    "view_households",
+    views_metadata,
+    Column("id", String(64), primary_key=True),
+    Column("community_id", String(100), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("head_name", String(50), nullable=False),
+    Column("names", String(2000), nullable=False),
+    Column("compound", String(50), nullable=False),
+    Column("building", String(20), nullable=False),
+    Column("household_size", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("view_households_listing", "community_id", "created_at", "id"),
+)
+
+
+async def project_household(conn: AsyncConnection, envelope: Envelope) -> None:
+    household_id = envelope.data["household_id"]
+    current = await conn.scalar(select(households.c.document).where(households.c.id == household_id))
+    document = household_document(current, envelope)
+    people = [document["head"], *(document["members"] or [])]
+    await upsert(
+        conn,
+        households,
+        {
+            "id": household_id,
+            "community_id": document["community_id"],
+            "created_at": document["created_at"],
+            "head_name": document["head"]["name"],
+            "names": " ".join(person["name"] for person in people),
+            "compound": document["address"]["compound"],
+            "building": document["address"]["building"],
+            "household_size": document["household_size"],
+            "version": document["version"],
+            "document": document,
+        },
+        key=("id",),
+        update=("head_name", "names", "compound", "building", "household_size", "version", "document"),
+    )
+
+
+PROJECTORS = {
+    HouseholdRegistered.event_type: [project_household],
+    HouseholdChanged.event_type: [project_household],
+}
+
+
+async def get_household(engine: AsyncEngine, community_id: str, household_id: str) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        return await conn.scalar(
+            select(households.c.document).where(
+                households.c.id == household_id, households.c.community_id == community_id
+            )
+        )
+
+
+async def list_households(
+    engine: AsyncEngine,
+    community_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    name: str | None,
+    compound: str | None,
+    building: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first; `cursor` continues after the last row of the previous page."""
+    query = select(households.c.document, households.c.created_at, households.c.id).where(
+        households.c.community_id == community_id
+    )
+    if name:
+        query = query.where(households.c.names.contains(name, autoescape=True))
+    if compound:
+        query = query.where(households.c.compound == compound)
+    if building:
+        query = query.where(households.c.building == building)
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                households.c.created_at < created_at,
+                and_(households.c.created_at == created_at, households.c.id < last_id),
+            )
+        )
+    query = query.order_by(households.c.created_at.desc(), households.c.id.desc()).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return [row.document for row in rows[:limit]], next_cursor
+
+
+def encode_cursor(created_at: str, household_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, household_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Raises ValueError for a cursor this API did not hand out."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, household_id = json.loads(base64.urlsafe_b64decode(padded))
+        return str(created_at), str(household_id)
+    except Exception as error:
+        raise ValueError(cursor) from error
