@@ -17,7 +17,7 @@ Redis stream entry IDs are these same pairs, so the stream is the relay's cursor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -81,6 +81,9 @@ class ConcurrencyConflict(Exception):
         self.stream_id = stream_id
         self.expected_version = expected_version
 
+
+AfterAppend = Callable[[list[Envelope]], Awaitable[None]]
+"""Told of every append once it is stored (the relay's wake-up ping); must not raise."""
 
 _XMIN = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
 
@@ -146,6 +149,7 @@ class EventStore:
             table.c.data,
         ]
         self._writers = WriterConnections(engine, size=1 if self._sqlite else writer_connections)
+        self.after_append: list[AfterAppend] = []
 
     async def setup(self) -> None:
         async with self.engine.begin() as conn:
@@ -184,10 +188,13 @@ class EventStore:
             positions = await self._writers.insert(envelopes)
         except DuplicateKey as error:
             raise ConcurrencyConflict(stream_id, expected_version) from error
-        return [
+        appended = [
             envelope.model_copy(update={"position": positions[envelope.version]})
             for envelope in envelopes
         ]
+        for listener in self.after_append:
+            await listener(appended)
+        return appended
 
     async def close(self) -> None:
         """Releases the held writer connections (the engine is the caller's to dispose)."""

@@ -21,6 +21,18 @@ log = logging.getLogger(__name__)
 _ALREADY_PUBLISHED = "equal or smaller"
 
 
+def wake_relay_after_append(redis: Redis, channel: str):
+    """An `EventStore.after_append` listener: pings the relay; a lost ping only delays it."""
+
+    async def ping(_appended: list) -> None:
+        try:
+            await redis.publish(channel, b"")
+        except Exception:  # noqa: BLE001 - the relay's own poll still finds the events
+            log.debug("could not ping %s", channel, exc_info=True)
+
+    return ping
+
+
 async def encode_for_stream(stored: StoredEvent) -> bytes:
     """FastStream's wire format, so subscribers get the headers as well as the body."""
     envelope = stored.envelope
@@ -45,12 +57,14 @@ class Relay:
         stream_key: str,
         maxlen: int,
         batch_size: int = 500,
+        wake_channel: str | None = None,
     ):
         self.store = store
         self.redis = redis
         self.stream_key = stream_key
         self.maxlen = maxlen
         self.batch_size = batch_size
+        self.wake_channel = wake_channel
         self.published_total = 0
 
     async def cursor(self) -> EntryId:
@@ -85,8 +99,19 @@ class Relay:
         self.published_total += published
         return published
 
-    async def run(self, stop: asyncio.Event, idle_sleep_s: float) -> None:
-        """Publishes until `stop` is set; a Redis or database outage is retried, not fatal."""
+    async def run(self, stop: asyncio.Event, idle_poll_s: float) -> None:
+        """Publishes until `stop` is set; a Redis or database outage is retried, not fatal.
+
+        Idle, it waits for a ping on `wake_channel` (sent after each append), and looks
+        at the store every `idle_poll_s` anyway, in case a ping was lost.
+        """
+        wake = WakeUp(self.redis, self.wake_channel)
+        try:
+            await self._run(stop, idle_poll_s, wake)
+        finally:
+            await wake.close()
+
+    async def _run(self, stop: asyncio.Event, idle_poll_s: float, wake: WakeUp) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -100,7 +125,35 @@ class Relay:
                 await _sleep_or_stop(stop, min(5.0, 0.1 * failures))
                 continue
             if published == 0:
-                await _sleep_or_stop(stop, idle_sleep_s)
+                await wake.wait(stop, idle_poll_s)
+
+
+class WakeUp:
+    """Waits for a ping on a pub/sub channel, or for a timeout, whichever comes first."""
+
+    def __init__(self, redis: Redis, channel: str | None):
+        self.channel = channel
+        self.pubsub = redis.pubsub(ignore_subscribe_messages=True) if channel else None
+        self.subscribed = False
+
+    async def wait(self, stop: asyncio.Event, timeout_s: float) -> None:
+        if self.pubsub is None:
+            await _sleep_or_stop(stop, timeout_s)
+            return
+        try:
+            if not self.subscribed:
+                await self.pubsub.subscribe(self.channel)
+                self.subscribed = True
+            if await self.pubsub.get_message(timeout=timeout_s) is not None:
+                while await self.pubsub.get_message(timeout=0) is not None:
+                    pass  # one batch read serves every ping that is already here
+        except Exception:  # noqa: BLE001 - without pings the relay still polls
+            self.subscribed = False
+            await _sleep_or_stop(stop, timeout_s)
+
+    async def close(self) -> None:
+        if self.pubsub is not None:
+            await self.pubsub.aclose()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -39,8 +39,8 @@ class ServiceSettings(BaseSettings):
     stream_maxlen: int = Field(100_000, validation_alias="FIVEZERO_STREAM_MAXLEN")
     """Entries kept per Redis stream; older ones are served by `GET /events`."""
 
-    relay_poll_s: float = Field(0.005, validation_alias="FIVEZERO_RELAY_POLL_S")
-    """How long the relay sleeps when the store has nothing new."""
+    relay_poll_s: float = Field(0.5, validation_alias="FIVEZERO_RELAY_POLL_S")
+    """How often an idle relay looks at the store anyway; appends wake it at once."""
 
     max_deliveries: int = Field(5, validation_alias="FIVEZERO_MAX_DELIVERIES")
     """Deliveries of one message before it goes to the dead-letter stream."""

@@ -12,3 +12,8 @@ def events_stream(service: str) -> str:
 def dead_letter_stream(consumer: str) -> str:
     """Where a consumer puts the messages it gave up on, with their errors."""
     return f"fz:{{{consumer}}}:dead"
+
+
+def appended_channel(service: str) -> str:
+    """Pub/sub channel the service's API pings after an append, to wake its relay at once."""
+    return f"fz:{{{service}}}:appended"

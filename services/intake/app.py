@@ -15,8 +15,8 @@ from services.intake.settings import IntakeSettings
 from shared.db import create_engine, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
-from shared.relay import Relay
-from shared.streams import events_stream
+from shared.relay import Relay, wake_relay_after_append
+from shared.streams import appended_channel, events_stream
 from shared.worker import run_worker
 
 
@@ -37,6 +37,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(settings)
+        store.after_append.append(wake_relay_after_append(redis, appended_channel("intake")))
         store_ready["store"] = store
         try:
             yield
@@ -68,7 +69,9 @@ async def run_intake_worker(settings: IntakeSettings, stop: asyncio.Event) -> No
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
-    relay = Relay(store, redis, events_stream("intake"), settings.stream_maxlen)
+    relay = Relay(
+        store, redis, events_stream("intake"), settings.stream_maxlen, wake_channel=appended_channel("intake")
+    )
     try:
         await run_worker(broker, [relay], [], stop, settings.relay_poll_s)
     finally:
