@@ -70,7 +70,7 @@ class Platform:
         # A session of its own keeps the terminal's Ctrl-C away from the child: we stop it in order.
         process = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
         )
         relay = threading.Thread(target=self._relay, args=(name, process.stdout), daemon=True)
         relay.start()
@@ -200,6 +200,16 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if platform:
             platform.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the launcher dies without stopping it (kill -9, say)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _terminate(processes: list[subprocess.Popen], timeout: float) -> None:
