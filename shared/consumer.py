@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import upsert, write_transaction
+from shared.db import schema_change, upsert, write_transaction
 from shared.events import Envelope
 from shared.eventstore import START, EntryId, StoredEvent
 from shared.streams import dead_letter_stream, events_stream
@@ -130,7 +130,7 @@ class EventConsumer:
     # -- the transaction -----------------------------------------------------------
 
     async def setup(self) -> None:
-        async with self.engine.begin() as conn:
+        async with schema_change(self.engine) as conn:
             await conn.run_sync(consumer_metadata.create_all)
 
     async def handle(self, source: str, entry_id: EntryId, envelope: Envelope) -> bool:
@@ -310,6 +310,27 @@ class EventConsumer:
                 if "BUSYGROUP" not in str(error):
                     raise
         return created
+
+    async def prune_applied(self, source: str) -> int:
+        """Forgets applied entries that can no longer come back: older than every pending one
+        and than the checkpoint. (Were one to come back, the version check still skips it.)"""
+        horizon = await self.checkpoint(source)
+        try:
+            summary = await self.redis.xpending(events_stream(source), self.name)
+        except ResponseError:
+            return 0  # no group yet
+        if summary["pending"]:
+            horizon = min(horizon, EntryId.parse(summary["min"]))
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(
+                applied_entries.delete().where(
+                    applied_entries.c.consumer == self.name,
+                    applied_entries.c.source == source,
+                    tuple_(applied_entries.c.entry_major, applied_entries.c.entry_minor)
+                    < tuple_(horizon.major, horizon.minor),
+                )
+            )
+        return result.rowcount
 
     # -- catching up without Redis ---------------------------------------------------
 

@@ -65,10 +65,25 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     return engine
 
 
+# Any fixed number: the advisory lock all our processes take to change a database's schema.
+_SCHEMA_CHANGE_LOCK = 5_050_505
+
+
+@asynccontextmanager
+async def schema_change(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction for CREATE ... IF NOT EXISTS. On PostgreSQL two at once can both find the
+    object missing and one then fails on a unique index of the catalogue (an api and its worker
+    start together), so every process takes one advisory lock first, held until commit."""
+    async with engine.begin() as conn:
+        if not is_sqlite(conn):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_CHANGE_LOCK})
+        yield conn
+
+
 async def ensure_schema(engine: AsyncEngine, schema: str | None) -> None:
     """Create the service's PostgreSQL schema if missing (SQLite has none)."""
     if schema and not is_sqlite(engine):
-        async with engine.begin() as conn:
+        async with schema_change(engine) as conn:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
@@ -99,13 +114,7 @@ async def upsert(
 
 
 async def create_tables(engine: AsyncEngine, *metadatas) -> None:  # noqa: ANN002
-    """CREATE what is missing; two processes starting at once may race, so try twice."""
-    for attempt in (1, 2):
-        try:
-            async with engine.begin() as conn:
-                for metadata in metadatas:
-                    await conn.run_sync(metadata.create_all)
-            return
-        except Exception:
-            if attempt == 2:
-                raise
+    """CREATE what is missing, one process at a time (see `schema_change`)."""
+    async with schema_change(engine) as conn:
+        for metadata in metadatas:
+            await conn.run_sync(metadata.create_all)

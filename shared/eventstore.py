@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import is_sqlite
+from shared.db import is_sqlite, schema_change
 from shared.eventstore_writers import DuplicateKey, WriterConnections
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
@@ -152,7 +152,7 @@ class EventStore:
         self.after_append: list[AfterAppend] = []
 
     async def setup(self) -> None:
-        async with self.engine.begin() as conn:
+        async with schema_change(self.engine) as conn:
             await conn.run_sync(self.metadata.create_all)
 
     async def append(

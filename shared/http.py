@@ -15,6 +15,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
@@ -98,7 +99,8 @@ def ops_routes(metrics: Metrics, ready_checks: dict[str, Callable[[], Awaitable[
 
     @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type=CONTENT_TYPE_LATEST)
     async def metrics_endpoint() -> Response[bytes]:
-        return Response(await metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        # Litestar appends "; charset=utf-8" to a text/* media type, and CONTENT_TYPE_LATEST has one.
+        return Response(await metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return [health, ready, metrics_endpoint]
 
@@ -171,6 +173,13 @@ def service_app(
         lifespan=list(lifespan),
         dependencies={k: v if isinstance(v, Provide) else Provide(v, use_cache=True) for k, v in (dependencies or {}).items()},
         state=State(state or {}),
-        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema", description=description),
+        # JSON at /schema itself: the HTML viewers load scripts from a CDN, blank offline.
+        openapi_config=OpenAPIConfig(
+            title=title,
+            version="1.0.0",
+            path="/schema",
+            description=description,
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
         logging_config=None,
     )

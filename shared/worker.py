@@ -20,10 +20,17 @@ log = logging.getLogger(__name__)
 
 
 class ConsumerRunner:
-    def __init__(self, consumer: EventConsumer, broker: RedisBroker, watch_interval_s: float = 1.0):
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        broker: RedisBroker,
+        watch_interval_s: float = 1.0,
+        prune_every: int = 300,
+    ):
         self.consumer = consumer
         self.broker = broker
         self.watch_interval_s = watch_interval_s
+        self.prune_every = prune_every
         self.subscribers = consumer.subscribe(broker)
 
     async def prepare(self) -> None:
@@ -43,14 +50,19 @@ class ConsumerRunner:
                 log.warning("%s could not catch up on %s yet", self.consumer.name, source, exc_info=True)
 
     async def watch(self, stop: asyncio.Event) -> None:
+        rounds = 0
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.watch_interval_s)
                 return
             except TimeoutError:
                 pass
+            rounds += 1
             try:
                 await self.heal()
+                if rounds % self.prune_every == 0:
+                    for source in self.consumer.sources:
+                        await self.consumer.prune_applied(source)
             except Exception:  # noqa: BLE001 - Redis may be down; try again next round
                 log.warning("%s watchdog could not check Redis", self.consumer.name, exc_info=True)
 

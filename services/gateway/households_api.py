@@ -35,12 +35,26 @@ def listed(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "head": masked[0], "members": masked[1:]}
 
 
+async def writable_collection(community_id: str, identity: Caller, gateway_engine: GatewayEngine) -> None:
+    """Scope before content: dependencies run before Litestar validates `data`."""
+    await check_collection(gateway_engine, identity, community_id, writes=True)
+
+
+async def writable_record(community_id: str, identity: Caller, gateway_engine: GatewayEngine) -> None:
+    await check_record(gateway_engine, identity, community_id, writes=True)
+
+
 class HouseholdsController(Controller):
     path = PATH
     tags = ["households"]
     dependencies = {"identity": Provide(current_identity)}
 
-    @post("/", summary="Register a household (社情民意统计表)", status_code=201)
+    @post(
+        "/",
+        summary="Register a household (社情民意统计表)",
+        status_code=201,
+        dependencies={"in_scope": Provide(writable_collection)},
+    )
     async def register(
         self,
         request: Request,
@@ -50,9 +64,9 @@ class HouseholdsController(Controller):
         gateway_engine: GatewayEngine,
         services: ServiceClient,
         settings: GatewaySettings,
+        in_scope: None,
         idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=200),
     ) -> Response[Any]:
-        await check_collection(gateway_engine, identity, community_id, writes=True)
         answer = await services.send(
             "intake", "POST", f"/communities/{community_id}/households", identity,
             body=await request.body(), headers=dict(request.headers),
@@ -92,7 +106,11 @@ class HouseholdsController(Controller):
             raise ProblemError("not_found", detail_zh="找不到该户", detail_en="no such household")
         return Response(document, headers={"ETag": f'"{document["version"]}"'})
 
-    @patch("/{household_id:str}", summary="Change a household (send its version in If-Match)")
+    @patch(
+        "/{household_id:str}",
+        summary="Change a household (send its version in If-Match)",
+        dependencies={"in_scope": Provide(writable_record)},
+    )
     async def change(
         self,
         request: Request,
@@ -103,9 +121,9 @@ class HouseholdsController(Controller):
         gateway_engine: GatewayEngine,
         services: ServiceClient,
         settings: GatewaySettings,
+        in_scope: None,
         if_match: str | None = Parameter(header="If-Match", default=None),
     ) -> Response[Any]:
-        await check_record(gateway_engine, identity, community_id, writes=True)
         if not if_match:
             raise ProblemError("precondition_required")
         answer = await services.send(

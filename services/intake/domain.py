@@ -38,6 +38,8 @@ class Household:
     version: int = 0
     community_id: str | None = None
     document: dict[str, Any] = field(default_factory=dict)
+    registration: dict[str, Any] = field(default_factory=dict)
+    """The registration as first recorded: a retried POST is the same request even after changes."""
 
     @property
     def exists(self) -> bool:
@@ -49,6 +51,7 @@ def evolve(state: Household, envelope: Envelope) -> Household:
         version=envelope.version,
         community_id=envelope.community_id,
         document=household_document(state.document or None, envelope),
+        registration=envelope.data if envelope.type == HouseholdRegistered.event_type else state.registration,
     )
 
 
@@ -101,7 +104,7 @@ def change(state: Household, household_id: str, community_id: str, command: Chan
 
 def _is_same_registration(state: Household, registered: HouseholdRegistered) -> bool:
     data = registered.model_dump(mode="json")
-    return all(state.document.get(section) == data[section] for section in HOUSEHOLD_SECTIONS)
+    return all(state.registration.get(section) == data[section] for section in HOUSEHOLD_SECTIONS)
 
 
 def _person(person: Any) -> PersonRecord:
