@@ -48,9 +48,9 @@ class WriterConnections:
             driver = (await connection.get_raw_connection()).driver_connection
             statement = self._statement(len(envelopes))
             if self._sqlite:
-                rows = await driver.execute_fetchall(statement, self._sqlite_params(envelopes))
+                rows = await driver.execute_fetchall(statement, self._params(envelopes))
             else:
-                rows = await driver.fetch(statement, *self._postgres_params(envelopes))
+                rows = await driver.fetch(statement, *self._params(envelopes))
         except BaseException as error:
             if _is_integrity_error(error):
                 self._idle.put_nowait(connection)
@@ -96,36 +96,17 @@ class WriterConnections:
             )
         return self._statements[rows]
 
-    @staticmethod
-    def _sqlite_params(envelopes: Sequence[Envelope]) -> list:
+    def _params(self, envelopes: Sequence[Envelope]) -> list:
+        """Column values in `_COLUMNS` order; SQLite stores ids and times as SQLAlchemy reads them."""
         params: list = []
         for e in envelopes:
             params += [
-                e.event_id.hex,
+                e.event_id.hex if self._sqlite else e.event_id,
                 e.stream_id,
                 e.version,
                 e.type,
                 e.community_id,
-                e.occurred_at.astimezone(UTC).strftime(_SQLITE_TIME),
-                e.actor,
-                e.correlation_id,
-                e.causation_id,
-                e.schema_version,
-                json.dumps(e.data, ensure_ascii=False),
-            ]
-        return params
-
-    @staticmethod
-    def _postgres_params(envelopes: Sequence[Envelope]) -> list:
-        params: list = []
-        for e in envelopes:
-            params += [
-                e.event_id,
-                e.stream_id,
-                e.version,
-                e.type,
-                e.community_id,
-                e.occurred_at,
+                e.occurred_at.astimezone(UTC).strftime(_SQLITE_TIME) if self._sqlite else e.occurred_at,
                 e.actor,
                 e.correlation_id,
                 e.causation_id,
