@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from faststream import AckPolicy
 from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
@@ -78,6 +78,22 @@ checkpoints = Table(
     Column("entry_minor", BigInteger, nullable=False),
     PrimaryKeyConstraint("consumer", "source"),
 )
+
+
+waiting_entries = Table(
+    "consumer_waiting",
+    consumer_metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("entry_major", BigInteger, nullable=False),
+    Column("entry_minor", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", "source", "entry_major", "entry_minor"),
+)
+"""Entries that failed or waited for a predecessor and are not applied yet: the
+checkpoint is the highest applied entry, so these may lie below it."""
+
+_MAX_MINOR = 2**63 - 1
+_READ_BATCH = 50
 
 
 class NotReady(Exception):
@@ -138,6 +154,7 @@ class EventConsumer:
         try:
             async with write_transaction(self.engine) as conn:
                 await self._record_entry(conn, source, entry_id)
+                await self._forget_waiting(conn, source, entry_id)
                 applied_version = await self._applied_version(conn, envelope.stream_id)
                 if applied_version >= envelope.version:
                     self.stats.duplicates += 1
@@ -159,8 +176,49 @@ class EventConsumer:
         except IntegrityError:
             self.stats.duplicates += 1
             return False
+        except Exception:
+            await self._remember_waiting(source, entry_id)
+            raise
         self.stats.applied += 1
         return True
+
+    async def _remember_waiting(self, source: str, entry_id: EntryId) -> None:
+        async with write_transaction(self.engine) as conn:
+            await upsert(
+                conn,
+                waiting_entries,
+                {"consumer": self.name, "source": source, "entry_major": entry_id.major, "entry_minor": entry_id.minor},
+                key=("consumer", "source", "entry_major", "entry_minor"),
+                update=(),
+            )
+
+    async def _forget_waiting(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> None:
+        await conn.execute(
+            waiting_entries.delete().where(
+                waiting_entries.c.consumer == self.name,
+                waiting_entries.c.source == source,
+                waiting_entries.c.entry_major == entry_id.major,
+                waiting_entries.c.entry_minor == entry_id.minor,
+            )
+        )
+
+    async def resume_point(self, source: str) -> EntryId:
+        """Where to read `source` from again when Redis lost its place: after the checkpoint,
+        or just before the oldest entry still waiting, whichever is earlier."""
+        checkpoint = await self.checkpoint(source)
+        async with self.engine.connect() as conn:
+            oldest = (
+                await conn.execute(
+                    select(waiting_entries.c.entry_major, waiting_entries.c.entry_minor)
+                    .where(waiting_entries.c.consumer == self.name, waiting_entries.c.source == source)
+                    .order_by(waiting_entries.c.entry_major, waiting_entries.c.entry_minor)
+                    .limit(1)
+                )
+            ).first()
+        if oldest is None or EntryId(*oldest) > checkpoint:
+            return checkpoint
+        major, minor = oldest
+        return EntryId(major, minor - 1) if minor else EntryId(major - 1, _MAX_MINOR)
 
     async def _record_entry(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> None:
         await conn.execute(
@@ -225,7 +283,9 @@ class EventConsumer:
             stream = events_stream(source)
             handler = self._message_handler(source)
             reader = broker.subscriber(
-                stream=StreamSub(stream, group=self.name, consumer=self.replica),
+                # Bounded: entries read but not yet handled look idle to the claimers, which
+                # would handle them a second time (and count a delivery each time).
+                stream=StreamSub(stream, group=self.name, consumer=self.replica, max_records=_READ_BATCH),
                 ack_policy=AckPolicy.MANUAL,
             )
             claimer = broker.subscriber(
@@ -243,14 +303,16 @@ class EventConsumer:
         return subscribers
 
     def _message_handler(self, source: str):
-        async def on_event(body: dict, msg: RedisStreamMessage) -> None:
+        # `Any`, not `dict`: FastStream validates the argument before calling us, so an
+        # entry that is not a JSON object would stay pending forever, never dead-lettered.
+        async def on_event(body: Any, msg: RedisStreamMessage) -> None:
             entry_id = EntryId.parse(msg.raw_message["message_ids"][0])
             await self.deliver(source, entry_id, body, msg)
 
         on_event.__name__ = f"{self.name}_{source}".replace(".", "_")
         return on_event
 
-    async def deliver(self, source: str, entry_id: EntryId, body: dict, msg: RedisStreamMessage) -> None:
+    async def deliver(self, source: str, entry_id: EntryId, body: Any, msg: RedisStreamMessage) -> None:
         """Handles one delivery: ack on success or duplicate; retry, then dead-letter, on failure."""
         try:
             envelope = Envelope.model_validate(body)
@@ -283,7 +345,7 @@ class EventConsumer:
         )
         return pending[0]["times_delivered"] if pending else 0
 
-    async def _dead_letter(self, source: str, entry_id: EntryId, body: dict, error: Exception) -> None:
+    async def _dead_letter(self, source: str, entry_id: EntryId, body: Any, error: Exception) -> None:
         await self.redis.xadd(
             dead_letter_stream(self.name),
             {
@@ -293,6 +355,8 @@ class EventConsumer:
                 "event": json.dumps(body, ensure_ascii=False, default=str),
             },
         )
+        async with write_transaction(self.engine) as conn:
+            await self._forget_waiting(conn, source, entry_id)
         self.stats.dead_lettered += 1
         log.error("%s dead-lettered %s %s: %r", self.name, source, entry_id, error)
 
@@ -300,7 +364,7 @@ class EventConsumer:
         """Creates missing groups at this consumer's checkpoint; True if any was missing."""
         created = False
         for source in self.sources:
-            start = await self.checkpoint(source)
+            start = await self.resume_point(source)
             try:
                 await self.redis.xgroup_create(
                     events_stream(source), self.name, id=str(start), mkstream=True
@@ -335,8 +399,8 @@ class EventConsumer:
     # -- catching up without Redis ---------------------------------------------------
 
     async def needs_catch_up(self, source: str) -> bool:
-        """True when the stream may lack entries after our checkpoint (trimmed or wiped)."""
-        checkpoint = await self.checkpoint(source)
+        """True when the stream may lack entries after our resume point (trimmed or wiped)."""
+        checkpoint = await self.resume_point(source)
         first = await self.redis.xrange(events_stream(source), count=1)
         if not first:
             return True
@@ -347,7 +411,7 @@ class EventConsumer:
         if self.fetch_events is None:
             return 0
         total = 0
-        after = await self.checkpoint(source)
+        after = await self.resume_point(source)
         while True:
             page = await self.fetch_events(source, after, page_size)
             for stored in page:

@@ -22,6 +22,9 @@ _COLUMNS = (
     " correlation_id, causation_id, schema_version, data"
 )
 _WIDTH = 11
+_POSTGRES_TYPES = (
+    "uuid", "varchar", "int", "varchar", "varchar", "timestamptz", "varchar", "varchar", "varchar", "int", "json"
+)
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -42,15 +45,19 @@ class WriterConnections:
         self._statements: dict[int, str] = {}
 
     async def insert(self, envelopes: Sequence[Envelope]) -> dict[int, int]:
-        """Inserts the rows in one statement; returns position by version."""
+        """Inserts the rows in one statement if the stream is at the version before the first;
+        returns position by version."""
+        first = envelopes[0]
+        expected = first.version - 1
         connection = await self._acquire()
         try:
             driver = (await connection.get_raw_connection()).driver_connection
             statement = self._statement(len(envelopes))
             if self._sqlite:
-                rows = await driver.execute_fetchall(statement, self._params(envelopes))
+                params = [*self._params(envelopes), expected, first.stream_id, expected]
+                rows = await driver.execute_fetchall(statement, params)
             else:
-                rows = await driver.fetch(statement, *self._params(envelopes))
+                rows = await driver.fetch(statement, *self._params(envelopes), expected)
         except BaseException as error:
             if _is_integrity_error(error):
                 self._idle.put_nowait(connection)
@@ -58,6 +65,8 @@ class WriterConnections:
             await self._discard(connection)
             raise
         self._idle.put_nowait(connection)
+        if not rows:
+            raise DuplicateKey(f"{first.stream_id} has no version {expected}")
         return {row[1]: row[0] for row in rows}
 
     async def close(self) -> None:
@@ -83,16 +92,24 @@ class WriterConnections:
             pass
 
     def _statement(self, rows: int) -> str:
+        # The WHERE keeps a writer ahead of the stream from leaving a gap in its versions;
+        # the unique (stream_id, version) key stops one behind it.
         if rows not in self._statements:
             if self._sqlite:
                 groups = ", ".join(["(" + ", ".join(["?"] * _WIDTH) + ")"] * rows)
+                guard = "? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)"
             else:
                 groups = ", ".join(
-                    "(" + ", ".join(f"${row * _WIDTH + col + 1}" for col in range(_WIDTH)) + ")"
+                    "("
+                    + ", ".join(f"${row * _WIDTH + col + 1}::{_POSTGRES_TYPES[col]}" for col in range(_WIDTH))
+                    + ")"
                     for row in range(rows)
                 )
+                expected = f"${rows * _WIDTH + 1}::int"
+                guard = f"{expected} = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $2 AND version = {expected})"
             self._statements[rows] = (
-                f"INSERT INTO events ({_COLUMNS}) VALUES {groups} RETURNING position, version"
+                f"INSERT INTO events ({_COLUMNS}) SELECT * FROM (VALUES {groups}) AS new_events"
+                f" WHERE {guard} RETURNING position, version"
             )
         return self._statements[rows]
 

@@ -19,6 +19,8 @@ from shared.eventstore import START, EntryId, EventStore, StoredEvent
 log = logging.getLogger(__name__)
 
 _ALREADY_PUBLISHED = "equal or smaller"
+_RECHECKS_AFTER_PING_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
+_WAIT_SLICE_S = 0.1
 
 
 def wake_relay_after_append(redis: Redis, channel: str):
@@ -33,6 +35,13 @@ def wake_relay_after_append(redis: Redis, channel: str):
     return ping
 
 
+def _utf8(value: str) -> bytes:
+    # FastStream 0.7 writes a str header's length in characters but its bytes in UTF-8, so
+    # one non-ASCII header corrupts the whole entry (no headers, body unreadable); given
+    # bytes, it writes their true length, and subscribers still read a str.
+    return value.encode()
+
+
 async def encode_for_stream(stored: StoredEvent) -> bytes:
     """FastStream's wire format, so subscribers get the headers as well as the body."""
     envelope = stored.envelope
@@ -41,9 +50,10 @@ async def encode_for_stream(stored: StoredEvent) -> bytes:
         reply_to=None,
         headers={
             "content-type": "application/json",
-            "event_type": envelope.type,
-            "stream_id": envelope.stream_id,
-            "community_id": envelope.community_id,
+            "event_type": _utf8(envelope.type),
+            "stream_id": _utf8(envelope.stream_id),
+            "community_id": _utf8(envelope.community_id),
+            "correlation_id": _utf8(envelope.correlation_id),
         },
         correlation_id=envelope.correlation_id,
     )
@@ -68,9 +78,18 @@ class Relay:
         self.published_total = 0
 
     async def cursor(self) -> EntryId:
-        """The last entry in the stream: everything up to it is published."""
-        last = await self.redis.xrevrange(self.stream_key, count=1)
-        return EntryId.parse(last[0][0]) if last else START
+        """The stream's last ID ever added: everything up to it is published.
+
+        Not the last entry still there: a stream trimmed to nothing keeps its last ID,
+        and Redis refuses anything at or below it. Only a deleted stream starts over.
+        """
+        try:
+            info = await self.redis.xinfo_stream(self.stream_key)
+        except ResponseError as error:
+            if "no such key" in str(error).lower():
+                return START
+            raise
+        return EntryId.parse(info["last-generated-id"])
 
     async def publish_batch(self) -> int:
         """Publishes the next batch after the stream's last entry; returns how many went out."""
@@ -113,6 +132,7 @@ class Relay:
 
     async def _run(self, stop: asyncio.Event, idle_poll_s: float, wake: WakeUp) -> None:
         failures = 0
+        rechecks: list[float] = []
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
@@ -124,8 +144,14 @@ class Relay:
                 published = 0
                 await _sleep_or_stop(stop, min(5.0, 0.1 * failures))
                 continue
-            if published == 0:
-                await wake.wait(stop, idle_poll_s)
+            if published:
+                rechecks = []
+            elif rechecks:
+                # Pinged, but nothing visible yet (PostgreSQL: an older transaction is still
+                # open somewhere on the server): look again soon, not after a whole poll.
+                await _sleep_or_stop(stop, rechecks.pop(0))
+            elif await wake.wait(stop, idle_poll_s):
+                rechecks = list(_RECHECKS_AFTER_PING_S)
 
 
 class WakeUp:
@@ -136,20 +162,30 @@ class WakeUp:
         self.pubsub = redis.pubsub(ignore_subscribe_messages=True) if channel else None
         self.subscribed = False
 
-    async def wait(self, stop: asyncio.Event, timeout_s: float) -> None:
+    async def wait(self, stop: asyncio.Event, timeout_s: float) -> bool:
+        """True when pinged; returns early, False, once `stop` is set."""
         if self.pubsub is None:
             await _sleep_or_stop(stop, timeout_s)
-            return
+            return False
+        deadline = asyncio.get_running_loop().time() + timeout_s
         try:
             if not self.subscribed:
                 await self.pubsub.subscribe(self.channel)
                 self.subscribed = True
-            if await self.pubsub.get_message(timeout=timeout_s) is not None:
-                while await self.pubsub.get_message(timeout=0) is not None:
-                    pass  # one batch read serves every ping that is already here
+            # In slices: get_message cannot also watch `stop`.
+            while not stop.is_set():
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    return False
+                if await self.pubsub.get_message(timeout=min(remaining, _WAIT_SLICE_S)) is not None:
+                    while await self.pubsub.get_message(timeout=0) is not None:
+                        pass  # one batch read serves every ping that is already here
+                    return True
+            return False
         except Exception:  # noqa: BLE001 - without pings the relay still polls
             self.subscribed = False
             await _sleep_or_stop(stop, timeout_s)
+            return False
 
     async def close(self) -> None:
         if self.pubsub is not None:
