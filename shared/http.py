@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -130,7 +130,7 @@ def events_route(secret: str) -> Any:
 
     @get("/events", summary="Events after a cursor, in visible order (services only)", tags=["internal"])
     async def events(
-        request: Request, store: EventStore, after: FromQuery[str] = "0-0", limit: FromQuery[int] = 500
+        request: Request, store: NamedDependency[EventStore], after: FromQuery[str] = "0-0", limit: FromQuery[int] = 500
     ) -> dict[str, Any]:
         caller = identity_of(request, secret)
         if not caller.is_service:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import get
+from litestar.params import FromPath
 
 from shared.codelists import code_list, source
 
 
 @get("/api/v1/code-lists/{name:str}", tags=["reference"], summary="A national code list (GB/T)", cache=3600)
-async def code_list_route(name: Literal["sex", "ethnicity", "political_status", "family_relationship"]) -> dict[str, Any]:
+async def code_list_route(
+    name: FromPath[Literal["sex", "ethnicity", "political_status", "family_relationship"]],
+) -> dict[str, Any]:
     listed = source(name)
     return {
         "name": name,

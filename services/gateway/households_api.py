@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
@@ -35,12 +35,12 @@ def listed(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "head": masked[0], "members": masked[1:]}
 
 
-async def writable_collection(community_id: str, identity: Caller, gateway_engine: GatewayEngine) -> None:
+async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
     """Scope before content: dependencies run before Litestar validates `data`."""
     await check_collection(gateway_engine, identity, community_id, writes=True)
 
 
-async def writable_record(community_id: str, identity: Caller, gateway_engine: GatewayEngine) -> None:
+async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
     await check_record(gateway_engine, identity, community_id, writes=True)
 
 
@@ -58,14 +58,14 @@ class HouseholdsController(Controller):
     async def register(
         self,
         request: Request,
-        community_id: str,
-        data: RegisterHousehold,
+        community_id: FromPath[str],
+        data: JSONBody[RegisterHousehold],
         identity: Caller,
         gateway_engine: GatewayEngine,
-        services: ServiceClient,
-        settings: GatewaySettings,
-        in_scope: None,
-        idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=200),
+        services: NamedDependency[ServiceClient],
+        settings: NamedDependency[GatewaySettings],
+        in_scope: NamedDependency[None],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> Response[Any]:
         answer = await services.send(
             "intake", "POST", f"/communities/{community_id}/households", identity,
@@ -76,7 +76,7 @@ class HouseholdsController(Controller):
     @get("/", summary="Households, newest first; search by name, compound, building")
     async def list_(
         self,
-        community_id: str,
+        community_id: FromPath[str],
         identity: Caller,
         gateway_engine: GatewayEngine,
         q: str | None = Parameter(default=None, max_length=50, description="a name, or part of one"),
@@ -98,7 +98,7 @@ class HouseholdsController(Controller):
 
     @get("/{household_id:str}", summary="One household")
     async def get_one(
-        self, community_id: str, household_id: str, identity: Caller, gateway_engine: GatewayEngine
+        self, community_id: FromPath[str], household_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine
     ) -> Response[dict[str, Any]]:
         await check_record(gateway_engine, identity, community_id)
         document = await view.get_household(gateway_engine, community_id, household_id)
@@ -114,15 +114,15 @@ class HouseholdsController(Controller):
     async def change(
         self,
         request: Request,
-        community_id: str,
-        household_id: str,
-        data: ChangeHousehold,
+        community_id: FromPath[str],
+        household_id: FromPath[str],
+        data: JSONBody[ChangeHousehold],
         identity: Caller,
         gateway_engine: GatewayEngine,
-        services: ServiceClient,
-        settings: GatewaySettings,
-        in_scope: None,
-        if_match: str | None = Parameter(header="If-Match", default=None),
+        services: NamedDependency[ServiceClient],
+        settings: NamedDependency[GatewaySettings],
+        in_scope: NamedDependency[None],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[Any]:
         if not if_match:
             raise ProblemError("precondition_required")

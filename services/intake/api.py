@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from services.intake import domain, handlers
 from services.intake.commands import ChangeHousehold, RegisterHousehold
@@ -64,10 +65,10 @@ def _record(state: domain.Household, status: int) -> Response[dict[str, Any]]:
 @post("/communities/{community_id:str}/households", summary="Register a household", tags=["households"])
 async def register_household(
     request: Request,
-    community_id: str,
-    data: RegisterHousehold,
-    store: EventStore,
-    idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=200),
+    community_id: FromPath[str],
+    data: JSONBody[RegisterHousehold],
+    store: NamedDependency[EventStore],
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
 ) -> Response[dict[str, Any]]:
     caller = _caller(request, community_id, writes=True)
     household_id = handlers.new_household_id(community_id, idempotency_key)
@@ -80,7 +81,9 @@ async def register_household(
 
 
 @get("/communities/{community_id:str}/households/{household_id:str}", summary="One household", tags=["households"])
-async def get_household(request: Request, community_id: str, household_id: str, store: EventStore) -> Response[dict[str, Any]]:
+async def get_household(
+    request: Request, community_id: FromPath[str], household_id: FromPath[str], store: NamedDependency[EventStore]
+) -> Response[dict[str, Any]]:
     _caller(request, community_id, writes=False)
     try:
         state = await handlers.get_household(store, household_id, community_id)
@@ -92,11 +95,11 @@ async def get_household(request: Request, community_id: str, household_id: str, 
 @patch("/communities/{community_id:str}/households/{household_id:str}", summary="Change a household", tags=["households"])
 async def change_household(
     request: Request,
-    community_id: str,
-    household_id: str,
-    data: ChangeHousehold,
-    store: EventStore,
-    if_match: str | None = Parameter(header="If-Match", default=None),
+    community_id: FromPath[str],
+    household_id: FromPath[str],
+    data: JSONBody[ChangeHousehold],
+    store: NamedDependency[EventStore],
+    if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
 ) -> Response[dict[str, Any]]:
     caller = _caller(request, community_id, writes=True)
     version = expected_version(if_match)
