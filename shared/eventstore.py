@@ -167,30 +167,43 @@ class EventStore:
         if not events:
             return []
         occurred_at = occurred_at or utc_now()
-        envelopes = [
+        # The rows first; each envelope is built once, when its position is known.
+        rows = [
+            (
+                uuid.uuid4(),
+                stream_id,
+                expected_version + offset,
+                domain_event.event_type,
+                context.community_id,
+                occurred_at,
+                context.actor,
+                context.correlation_id,
+                context.causation_id,
+                domain_event.schema_version,
+                domain_event.model_dump(mode="json"),
+            )
+            for offset, domain_event in enumerate(events, start=1)
+        ]
+        try:
+            positions = await self._writers.insert(rows)
+        except DuplicateKey as error:
+            raise ConcurrencyConflict(stream_id, expected_version) from error
+        appended = [
             Envelope(
-                event_id=uuid.uuid4(),
-                type=domain_event.event_type,
+                event_id=event_id,
+                type=type_,
                 stream_id=stream_id,
-                version=expected_version + offset,
-                position=0,
+                version=version,
+                position=positions[version],
                 community_id=context.community_id,
                 occurred_at=occurred_at,
                 actor=context.actor,
                 correlation_id=context.correlation_id,
                 causation_id=context.causation_id,
-                schema_version=domain_event.schema_version,
-                data=domain_event.model_dump(mode="json"),
+                schema_version=schema_version,
+                data=data,
             )
-            for offset, domain_event in enumerate(events, start=1)
-        ]
-        try:
-            positions = await self._writers.insert(envelopes)
-        except DuplicateKey as error:
-            raise ConcurrencyConflict(stream_id, expected_version) from error
-        appended = [
-            envelope.model_copy(update={"position": positions[envelope.version]})
-            for envelope in envelopes
+            for event_id, _, version, type_, *_, schema_version, data in rows
         ]
         for listener in self.after_append:
             await listener(appended)

@@ -23,16 +23,37 @@ _RECHECKS_AFTER_PING_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 _WAIT_SLICE_S = 0.1
 
 
-def wake_relay_after_append(redis: Redis, channel: str):
-    """An `EventStore.after_append` listener: pings the relay; a lost ping only delays it."""
+class RelayPinger:
+    """An `EventStore.after_append` listener that pings the relay without making the append wait.
 
-    async def ping(_appended: list) -> None:
+    At most one PUBLISH is in flight; appends during it ask for one more, so a burst of
+    appends costs a ping or two, not one each. A lost ping only delays the relay to its poll.
+    """
+
+    def __init__(self, redis: Redis, channel: str):
+        self.redis = redis
+        self.channel = channel
+        self._sending: asyncio.Task | None = None
+        self._again = False
+
+    async def __call__(self, _appended: list) -> None:
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send())
+        else:
+            self._again = True
+
+    async def _send(self) -> None:
         try:
-            await redis.publish(channel, b"")
-        except Exception:  # noqa: BLE001 - the relay's own poll still finds the events
-            log.debug("could not ping %s", channel, exc_info=True)
-
-    return ping
+            while True:
+                self._again = False
+                try:
+                    await self.redis.publish(self.channel, b"")
+                except Exception:  # noqa: BLE001 - the relay's own poll still finds the events
+                    log.debug("could not ping %s", self.channel, exc_info=True)
+                if not self._again:
+                    return
+        finally:
+            self._sending = None
 
 
 def _utf8(value: str) -> bytes:

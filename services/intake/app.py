@@ -15,7 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.db import create_engine, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
-from shared.relay import Relay, wake_relay_after_append
+from shared.relay import Relay, RelayPinger
 from shared.streams import appended_channel, events_stream
 from shared.worker import run_worker
 
@@ -37,7 +37,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(settings)
-        store.after_append.append(wake_relay_after_append(redis, appended_channel("intake")))
+        store.after_append.append(RelayPinger(redis, appended_channel("intake")))
         store_ready["store"] = store
         try:
             yield

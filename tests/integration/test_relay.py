@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from shared.events import Envelope
 from shared.eventstore import START
-from shared.relay import Relay, wake_relay_after_append
+from shared.relay import Relay, RelayPinger
 from shared.streams import appended_channel, events_stream
 from tests.support.kernel import (
     close_store,
@@ -219,7 +219,7 @@ async def test_an_append_wakes_an_idle_relay_long_before_its_next_poll(sqlite_ur
     """SQLite: an append is visible when its ping goes out (PostgreSQL: see the next test)."""
     store = await open_store(sqlite_url)
     channel = private_channel()
-    store.after_append.append(wake_relay_after_append(redis, channel))
+    store.after_append.append(RelayPinger(redis, channel))
     relay = Relay(store, redis, KEY, maxlen=100_000, wake_channel=channel)
     running = asyncio.create_task(relay.run(asyncio.Event(), 30.0))
     try:
@@ -240,7 +240,7 @@ async def test_an_append_that_becomes_visible_after_its_ping_is_published_withou
     ended, so its ping can come first. The woken relay must not then sleep a whole poll."""
     store = await open_store(pg_url)
     channel = private_channel()
-    store.after_append.append(wake_relay_after_append(redis, channel))
+    store.after_append.append(RelayPinger(redis, channel))
     relay = Relay(store, redis, KEY, maxlen=100_000, wake_channel=channel)
     counter = ReadCounter(relay)
     running = asyncio.create_task(relay.run(asyncio.Event(), 30.0))
@@ -277,3 +277,18 @@ async def test_an_idle_relay_waiting_for_a_ping_stops_as_soon_as_asked(sqlite_ur
     await asyncio.gather(running, return_exceptions=True)
     await close_store(store)
     assert done, "the relay kept waiting for a ping (up to its 30 s poll) after stop was set"
+
+
+async def test_a_burst_of_appends_costs_a_ping_or_two_and_never_waits_for_redis(redis):
+    channel = private_channel()
+    listener = redis.pubsub(ignore_subscribe_messages=True)
+    await listener.subscribe(channel)
+    pinger = RelayPinger(redis, channel)
+    for _ in range(100):
+        await pinger([])
+    pings = 0
+    for _ in range(10):  # a subscribe confirmation also reads as None: listen for a while
+        if await listener.get_message(timeout=0.1) is not None:
+            pings += 1
+    await listener.aclose()
+    assert 1 <= pings <= 3
