@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import schema_change, upsert, write_transaction
+from shared.db import is_sqlite, schema_change, upsert, write_transaction
 from shared.events import Envelope
 from shared.eventstore import START, EntryId, StoredEvent
 from shared.streams import dead_letter_stream, events_stream
@@ -182,6 +182,49 @@ class EventConsumer:
         self.stats.applied += 1
         return True
 
+    async def handle_batch(self, source: str, events: Sequence[tuple[EntryId, Envelope]]) -> int:
+        """Applies `events` in order in one transaction, stopping before the first whose
+        predecessor is missing; returns how many it handled (applied or already applied)."""
+        handled = applied = 0
+        last = None
+        async with write_transaction(self.engine) as conn:
+            for entry_id, envelope in events:
+                applied_version = await self._applied_version(conn, envelope.stream_id)
+                if applied_version < envelope.version - 1:
+                    break  # not ready: the one-by-one path waits for it, then leaves it pending
+                handled += 1
+                new = await self._record_entry_once(conn, source, entry_id)
+                await self._forget_waiting(conn, source, entry_id)
+                if not new or applied_version >= envelope.version:
+                    continue
+                await self.projection.apply(conn, envelope)
+                await upsert(
+                    conn,
+                    stream_versions,
+                    {"consumer": self.name, "stream_id": envelope.stream_id, "version": envelope.version},
+                    key=("consumer", "stream_id"),
+                    update=("version",),
+                )
+                applied, last = applied + 1, max(last or entry_id, entry_id)
+            if last is not None:
+                await self._advance_checkpoint(conn, source, last)
+        self.stats.applied += applied
+        self.stats.duplicates += handled - applied
+        return handled
+
+    async def _record_entry_once(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> bool:
+        """Records the entry; False when it was recorded before (a redelivery)."""
+        if is_sqlite(conn):
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        result = await conn.execute(
+            dialect_insert(applied_entries)
+            .values(consumer=self.name, source=source, entry_major=entry_id.major, entry_minor=entry_id.minor)
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
+
     async def _remember_waiting(self, source: str, entry_id: EntryId) -> None:
         async with write_transaction(self.engine) as conn:
             await upsert(
@@ -285,7 +328,7 @@ class EventConsumer:
             reader = broker.subscriber(
                 # Bounded: entries read but not yet handled look idle to the claimers, which
                 # would handle them a second time (and count a delivery each time).
-                stream=StreamSub(stream, group=self.name, consumer=self.replica, max_records=_READ_BATCH),
+                stream=StreamSub(stream, group=self.name, consumer=self.replica, batch=True, max_records=_READ_BATCH),
                 ack_policy=AckPolicy.MANUAL,
             )
             claimer = broker.subscriber(
@@ -297,7 +340,7 @@ class EventConsumer:
                 ),
                 ack_policy=AckPolicy.MANUAL,
             )
-            reader(handler)
+            reader(self._batch_handler(source))
             claimer(handler)
             subscribers += [reader, claimer]
         return subscribers
@@ -311,6 +354,28 @@ class EventConsumer:
 
         on_event.__name__ = f"{self.name}_{source}".replace(".", "_")
         return on_event
+
+    def _batch_handler(self, source: str):
+        async def on_events(body: list[Any], msg: RedisStreamMessage) -> None:
+            ids = [EntryId.parse(entry_id) for entry_id in msg.raw_message["message_ids"]]
+            await self.deliver_batch(source, list(zip(ids, body, strict=True)))
+
+        on_events.__name__ = f"{self.name}_{source}_batch".replace(".", "_")
+        return on_events
+
+    async def deliver_batch(self, source: str, items: Sequence[tuple[EntryId, Any]]) -> None:
+        """What one XREADGROUP returned: one transaction and one XACK for the run of events
+        that can be applied now; the rest go one by one (short wait, retry, dead letter)."""
+        stream = events_stream(source)
+        try:
+            events = [(entry_id, Envelope.model_validate(body)) for entry_id, body in items]
+            handled = await self.handle_batch(source, events)
+        except Exception:  # noqa: BLE001 - the one-by-one path below reports, retries, dead-letters
+            handled = 0
+        if handled:
+            await self.redis.xack(stream, self.name, *(str(entry_id) for entry_id, _ in items[:handled]))
+        for entry_id, body in items[handled:]:
+            await self.deliver(source, entry_id, body, _EntryAck(self.redis, stream, self.name, entry_id))
 
     async def deliver(self, source: str, entry_id: EntryId, body: Any, msg: RedisStreamMessage) -> None:
         """Handles one delivery: ack on success or duplicate; retry, then dead-letter, on failure."""
@@ -422,3 +487,13 @@ class EventConsumer:
             after = page[-1].entry_id
         self.stats.caught_up += total
         return total
+
+
+class _EntryAck:
+    """Acknowledges one entry of a batch, for `deliver`."""
+
+    def __init__(self, redis: Redis, stream: str, group: str, entry_id: EntryId):
+        self.redis, self.stream, self.group, self.entry_id = redis, stream, group, entry_id
+
+    async def ack(self) -> None:
+        await self.redis.xack(self.stream, self.group, str(self.entry_id))

@@ -10,6 +10,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+WRITE = {"fivezero_write": True}
+"""Execution options of a connection that will write: on SQLite it begins with BEGIN IMMEDIATE."""
+
 
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` and `sqlite://` URLs and pick our async drivers."""
@@ -59,8 +62,12 @@ def _sqlite_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection) -> None:  # noqa: ANN001
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        # A writer takes the write lock up front (no deadlock upgrading a read lock); a reader
+        # (`engine.connect()`) only takes a WAL snapshot, so it never waits for nor blocks a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("fivezero_write") else "BEGIN")
 
     return engine
 
@@ -74,7 +81,7 @@ async def schema_change(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction for CREATE ... IF NOT EXISTS. On PostgreSQL two at once can both find the
     object missing and one then fails on a unique index of the catalogue (an api and its worker
     start together), so every process takes one advisory lock first, held until commit."""
-    async with engine.begin() as conn:
+    async with engine.execution_options(**WRITE).begin() as conn:
         if not is_sqlite(conn):
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_CHANGE_LOCK})
         yield conn
@@ -90,7 +97,7 @@ async def ensure_schema(engine: AsyncEngine, schema: str | None) -> None:
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One read-write transaction; SQLite takes its write lock up front."""
-    async with engine.begin() as conn:
+    async with engine.execution_options(**WRITE).begin() as conn:
         yield conn
 
 

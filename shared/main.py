@@ -25,6 +25,7 @@ def run_service(
     parser.add_argument("role", choices=("api", "worker", "all"), help="which process to run")
     role = parser.parse_args(argv).role
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name}.{role} %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per forwarded request
     asyncio.run(_serve(role, settings, create_api, run_worker))
 
 

@@ -21,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.gateway.org import Db, OrgChart, User, get_user, get_user_by_username, load_org_chart
+from services.gateway.org import Db, OrgChart, User, get_user, get_user_by_username, recent_org_chart
 from shared.identity import DISTRICT_ADMIN, ISSUER, STREET_OFFICER, USER_ROLES, Identity
 from shared.problems import ProblemError
 
@@ -159,7 +159,7 @@ async def current_identity(
         user = await get_user(conn, user_id)
         if user is None:
             raise _unauthenticated()
-        org = await load_org_chart(conn)
+        org = await recent_org_chart(conn)
     return identity_for(user, org)
 
 

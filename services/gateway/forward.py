@@ -23,7 +23,7 @@ class ServiceClient:
     def __init__(self, urls: dict[str, str], secret: str, timeout_s: float = 10.0):
         self.urls = urls
         self.secret = secret
-        self.http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=100))
+        self.http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
 
     async def close(self) -> None:
         await self.http.aclose()

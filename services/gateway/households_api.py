@@ -13,9 +13,7 @@ from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
-from services.gateway.views import wait_until_applied
 from services.gateway.views import households as view
-from shared.contracts.intake import household_stream
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
 from shared.problems import ProblemError
 
@@ -140,10 +138,12 @@ async def _as_read_model(
     if answer.status_code >= 300:
         return passthrough(answer)
     written = answer.json()
-    await wait_until_applied(engine, household_stream(written["id"]), written["version"], settings.read_your_writes_s)
-    document = await view.get_household(engine, community_id, written["id"]) or written
-    if document["version"] < written["version"]:
-        document = written
+    document = written
+    if settings.read_your_writes_s > 0:
+        shown = await view.wait_for_household(
+            engine, community_id, written["id"], written["version"], settings.read_your_writes_s
+        )
+        document = shown or written
     return Response(
         document,
         status_code=answer.status_code,

@@ -6,6 +6,7 @@ Tables live in `org_metadata` in the gateway's own database. Every query takes a
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -183,6 +184,23 @@ async def load_org_chart(db: Db) -> OrgChart:
         streets=tuple(Street(**r._asdict()) for r in street_rows),
         communities=tuple(Community(**r._asdict()) for r in community_rows),
     )
+
+
+ORG_CHART_TTL_S = 1.0
+_org_charts: dict[str, tuple[float, OrgChart]] = {}
+
+
+async def recent_org_chart(db: Db) -> OrgChart:
+    """The org chart as read at most `ORG_CHART_TTL_S` ago: districts, streets and communities
+    change rarely, and every request needs them (3 queries saved per request)."""
+    key = str(db.engine.url if isinstance(db, AsyncConnection) else db.url)
+    now = time.monotonic()
+    cached = _org_charts.get(key)
+    if cached and now - cached[0] < ORG_CHART_TTL_S:
+        return cached[1]
+    org = await load_org_chart(db)
+    _org_charts[key] = (now, org)
+    return org
 
 
 async def get_community(db: Db, community_id: str) -> Community | None:

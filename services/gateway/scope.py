@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.gateway.org import get_community
+from services.gateway.org import recent_org_chart
 from shared.identity import Identity
 from shared.problems import ProblemError
 
 
 async def community_or_404(engine: AsyncEngine, community_id: str) -> None:
-    if await get_community(engine, community_id) is None:
+    if (await recent_org_chart(engine)).community(community_id) is None:
         raise ProblemError("not_found", detail_zh=f"没有社区 {community_id}", detail_en=f"no community {community_id}")
 
 

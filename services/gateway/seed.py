@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.auth import hash_password
 from services.gateway.org import buildings, communities, compounds, districts, streets, users
+from shared.db import write_transaction
 from shared.identity import (
     AUDITOR,
     COMMUNITY_HEAD,
@@ -63,7 +64,7 @@ async def seed_demo(engine: AsyncEngine, password: str) -> bool:
         return False
     password_hashes = await anyio.to_thread.run_sync(lambda: [hash_password(password) for _ in _DEMO_USERS])
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             # The district row goes first: a racing seeder blocks on it, then conflicts.
             await conn.execute(insert(districts), [DEMO_DISTRICT])
             await conn.execute(insert(streets), DEMO_STREETS)

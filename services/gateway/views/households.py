@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 import json
 from typing import Any
 
@@ -69,6 +71,25 @@ async def get_household(engine: AsyncEngine, community_id: str, household_id: st
                 households.c.id == household_id, households.c.community_id == community_id
             )
         )
+
+
+async def wait_for_household(
+    engine: AsyncEngine, community_id: str, household_id: str, version: int, timeout_s: float
+) -> dict[str, Any] | None:
+    """Read-your-writes in one query per poll: the household once the read model holds
+    `version` or later; None after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    query = select(households.c.document).where(
+        households.c.id == household_id, households.c.community_id == community_id, households.c.version >= version
+    )
+    delay = 0.002
+    while True:
+        async with engine.connect() as conn:
+            document = await conn.scalar(query)
+        if document is not None or time.monotonic() >= deadline:
+            return document
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 async def list_households(
