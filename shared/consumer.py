@@ -50,15 +50,22 @@ log = logging.getLogger(__name__)
 
 consumer_metadata = MetaData()
 
-applied_entries = Table(
-    "consumer_applied",
-    consumer_metadata,
-    Column("consumer", String(100), nullable=False),
-    Column("source", String(100), nullable=False),
-    Column("entry_major", BigInteger, nullable=False),
-    Column("entry_minor", BigInteger, nullable=False),
-    PrimaryKeyConstraint("consumer", "source", "entry_major", "entry_minor"),
-)
+
+def _entry_table(name: str, *key: str) -> Table:
+    """A table of stream entries per consumer and source, keyed by `key` columns."""
+    return Table(
+        name,
+        consumer_metadata,
+        Column("consumer", String(100), nullable=False),
+        Column("source", String(100), nullable=False),
+        Column("entry_major", BigInteger, nullable=False),
+        Column("entry_minor", BigInteger, nullable=False),
+        PrimaryKeyConstraint(*key),
+    )
+
+
+applied_entries = _entry_table("consumer_applied", "consumer", "source", "entry_major", "entry_minor")
+"""Every entry applied: a redelivered one is recognised and skipped."""
 
 stream_versions = Table(
     "consumer_stream_versions",
@@ -69,26 +76,10 @@ stream_versions = Table(
     PrimaryKeyConstraint("consumer", "stream_id"),
 )
 
-checkpoints = Table(
-    "consumer_checkpoints",
-    consumer_metadata,
-    Column("consumer", String(100), nullable=False),
-    Column("source", String(100), nullable=False),
-    Column("entry_major", BigInteger, nullable=False),
-    Column("entry_minor", BigInteger, nullable=False),
-    PrimaryKeyConstraint("consumer", "source"),
-)
+checkpoints = _entry_table("consumer_checkpoints", "consumer", "source")
+"""The highest entry applied per source."""
 
-
-waiting_entries = Table(
-    "consumer_waiting",
-    consumer_metadata,
-    Column("consumer", String(100), nullable=False),
-    Column("source", String(100), nullable=False),
-    Column("entry_major", BigInteger, nullable=False),
-    Column("entry_minor", BigInteger, nullable=False),
-    PrimaryKeyConstraint("consumer", "source", "entry_major", "entry_minor"),
-)
+waiting_entries = _entry_table("consumer_waiting", "consumer", "source", "entry_major", "entry_minor")
 """Entries that failed or waited for a predecessor and are not applied yet: the
 checkpoint is the highest applied entry, so these may lie below it."""
 
