@@ -155,14 +155,7 @@ class EventConsumer:
                         f"{envelope.stream_id} v{envelope.version} waits for"
                         f" v{envelope.version - 1} (have v{applied_version})"
                     )
-                await self.projection.apply(conn, envelope)
-                await upsert(
-                    conn,
-                    stream_versions,
-                    {"consumer": self.name, "stream_id": envelope.stream_id, "version": envelope.version},
-                    key=("consumer", "stream_id"),
-                    update=("version",),
-                )
+                await self._apply(conn, envelope)
                 await self._advance_checkpoint(conn, source, entry_id)
         except IntegrityError:
             self.stats.duplicates += 1
@@ -188,14 +181,7 @@ class EventConsumer:
                 await self._forget_waiting(conn, source, entry_id)
                 if not new or applied_version >= envelope.version:
                     continue
-                await self.projection.apply(conn, envelope)
-                await upsert(
-                    conn,
-                    stream_versions,
-                    {"consumer": self.name, "stream_id": envelope.stream_id, "version": envelope.version},
-                    key=("consumer", "stream_id"),
-                    update=("version",),
-                )
+                await self._apply(conn, envelope)
                 applied, last = applied + 1, max(last or entry_id, entry_id)
             if last is not None:
                 await self._advance_checkpoint(conn, source, last)
@@ -215,6 +201,17 @@ class EventConsumer:
             .on_conflict_do_nothing()
         )
         return result.rowcount == 1
+
+    async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        """The projection's effects, and the stream's version they bring the consumer to."""
+        await self.projection.apply(conn, envelope)
+        await upsert(
+            conn,
+            stream_versions,
+            {"consumer": self.name, "stream_id": envelope.stream_id, "version": envelope.version},
+            key=("consumer", "stream_id"),
+            update=("version",),
+        )
 
     async def _remember_waiting(self, source: str, entry_id: EntryId) -> None:
         async with write_transaction(self.engine) as conn:
