@@ -66,10 +66,13 @@ def _birth_month(value: str) -> str:
 
 def _phone(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value)
-    for prefix in ("+86", "0086"):
-        digits = digits.removeprefix(prefix)
+    international = digits.startswith(("+86", "0086"))
+    digits = digits.removeprefix("+86").removeprefix("0086")
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return digits
+    # Dialled from abroad, a landline's area code drops its 0: +86 10 6234 5678 is 010 6234 5678.
+    if international and _LANDLINE.fullmatch("0" + digits):
+        return "0" + digits
     raise PydanticCustomError(
         "invalid_phone", "is neither a mainland mobile number nor a landline with area code: {input}", {"input": value}
     )

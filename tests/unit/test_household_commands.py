@@ -315,6 +315,8 @@ def test_a_baby_born_this_month_can_be_registered():
         ("0816-2345678", "08162345678"),
         ("010-62345678", "01062345678"),
         ("+86 010 6234 5678", "01062345678"),
+        ("+86 10 6234 5678", "01062345678"),
+        ("0086 816 234 5678", "08162345678"),
     ],
 )
 def test_a_phone_is_stored_as_its_digits(given: str, stored: str):
