@@ -148,7 +148,7 @@ class EventStore:
             table.c.schema_version,
             table.c.data,
         ]
-        self._writers = WriterConnections(engine, size=1 if self._sqlite else writer_connections)
+        self._writers = WriterConnections(engine, size=writer_connections)
         self.after_append: list[AfterAppend] = []
 
     async def setup(self) -> None:

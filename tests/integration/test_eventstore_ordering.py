@@ -220,3 +220,32 @@ async def test_the_naive_position_tail_can_skip_where_ours_skips_nothing(pg_url)
     print(f"\nnaive `position > last` tail skipped {naive_skipped} of {len(written)} events; ours skipped 0")
     assert set(tail.event_ids()) == set(written) and len(tail.seen) == len(written)
     assert_strictly_increasing([stored.entry_id for stored in tail.seen])
+
+
+async def test_sqlite_with_four_writer_connections_keeps_a_tail_complete_and_in_order(sqlite_url):
+    """SQLite has one writer at a time, so several held connections may not reorder positions."""
+    store = await open_store(sqlite_url, writer_connections=4)
+    tail, stop = Tail(store), asyncio.Event()
+    tailing = asyncio.create_task(tail.run(stop))
+
+    async def writer(name: str) -> list[uuid.UUID]:
+        written: list[uuid.UUID] = []
+        for number in range(300):
+            envelopes = await store.append(f"resident-{name}-{number}", 0, [registered(number), visit(1)], context())
+            written += [envelope.event_id for envelope in envelopes]
+        return written
+
+    try:
+        try:
+            results = await asyncio.gather(*(writer(f"w{w}") for w in range(WRITERS)))
+        finally:
+            stop.set()
+            await tailing
+        written = [event_id for batch in results for event_id in batch]
+        await drain(tail, len(written))
+    finally:
+        await close_store(store)
+
+    assert sorted(tail.event_ids()) == sorted(written)
+    assert len(set(tail.event_ids())) == len(written)
+    assert_strictly_increasing([stored.entry_id for stored in tail.seen])
