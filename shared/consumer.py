@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import is_sqlite, schema_change, upsert, write_transaction
+from shared.db import schema_change, upsert, write_transaction
 from shared.events import Envelope
 from shared.eventstore import START, EntryId, StoredEvent
 from shared.streams import dead_letter_stream, events_stream
@@ -144,7 +144,9 @@ class EventConsumer:
         """Applies the event once; False when it was already applied. Raises NotReady."""
         try:
             async with write_transaction(self.engine) as conn:
-                await self._record_entry(conn, source, entry_id)
+                if not await self._record_entry_once(conn, source, entry_id):
+                    self.stats.duplicates += 1
+                    return False
                 await self._forget_waiting(conn, source, entry_id)
                 applied_version = await self._applied_version(conn, envelope.stream_id)
                 if applied_version >= envelope.version:
@@ -191,16 +193,8 @@ class EventConsumer:
 
     async def _record_entry_once(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> bool:
         """Records the entry; False when it was recorded before (a redelivery)."""
-        if is_sqlite(conn):
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        result = await conn.execute(
-            dialect_insert(applied_entries)
-            .values(consumer=self.name, source=source, entry_major=entry_id.major, entry_minor=entry_id.minor)
-            .on_conflict_do_nothing()
-        )
-        return result.rowcount == 1
+        values = {"consumer": self.name, "source": source, "entry_major": entry_id.major, "entry_minor": entry_id.minor}
+        return await upsert(conn, applied_entries, values, key=tuple(values), update=())
 
     async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
         """The projection's effects, and the stream's version they bring the consumer to."""
@@ -250,16 +244,6 @@ class EventConsumer:
             return checkpoint
         major, minor = oldest
         return EntryId(major, minor - 1) if minor else EntryId(major - 1, _MAX_MINOR)
-
-    async def _record_entry(self, conn: AsyncConnection, source: str, entry_id: EntryId) -> None:
-        await conn.execute(
-            applied_entries.insert().values(
-                consumer=self.name,
-                source=source,
-                entry_major=entry_id.major,
-                entry_minor=entry_id.minor,
-            )
-        )
 
     async def _applied_version(self, conn: AsyncConnection, stream_id: str) -> int:
         version = await conn.scalar(

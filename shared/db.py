@@ -103,8 +103,9 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 
 async def upsert(
     conn: AsyncConnection, table, values: dict, key: tuple[str, ...], update: tuple[str, ...]
-) -> None:  # noqa: ANN001
-    """INSERT, or UPDATE the `update` columns where a row with the same `key` exists."""
+) -> bool:  # noqa: ANN001
+    """INSERT, or UPDATE the `update` columns where a row with the same `key` exists.
+    With no `update` columns an existing row is left alone; True when a row was written."""
     if is_sqlite(conn):
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
@@ -117,7 +118,7 @@ async def upsert(
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
-    await conn.execute(statement)
+    return (await conn.execute(statement)).rowcount == 1
 
 
 async def create_tables(engine: AsyncEngine, *metadatas) -> None:  # noqa: ANN002

@@ -3,7 +3,6 @@ else a throwaway local server; per-test clean Redis DB and fresh PostgreSQL data
 
 import importlib
 import os
-import secrets
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
@@ -115,22 +114,9 @@ def pg_base_url():
 @pytest.fixture
 async def pg_url(pg_base_url: str):
     """URL of a fresh, empty database `fz_t_<random>`, dropped after the test."""
-    import asyncpg
-
-    base = make_url(pg_base_url)
-    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"fz_t_{secrets.token_hex(6)}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    await admin(f'CREATE DATABASE "{name}"')
-    yield base.set(database=name).render_as_string(hide_password=False)
-    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = await services.create_database(pg_base_url, "fz_t")
+    yield url
+    await services.drop_database(url)
 
 
 @pytest.fixture

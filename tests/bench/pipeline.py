@@ -21,8 +21,8 @@ requests that failed, the commands not sent (open loop), and the commands the re
 model had not shown `--drain-s` (60) after the run.
 
 Freshness is the time from the POST's answer to the read model holding the household.
-A separate watcher process reads the gateway database the way `wait_until_applied`
-does (the `gateway.views` row of `consumer_stream_versions`), without touching the
+A separate watcher process reads the gateway database directly (the `gateway.views`
+rows of `consumer_stream_versions`), without touching the
 gateway's HTTP API or its CPU:
 - SQLite: every poll reads the rows added since the last poll (`rowid > last`), so a
   household the read model showed before its POST was even answered counts as 0 ms;
@@ -70,6 +70,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from tests.support.services import free_port
 
 COMMUNITY = "c-mianzhou"
 HOUSEHOLDS = f"/api/v1/communities/{COMMUNITY}/households"
@@ -717,32 +719,14 @@ def postgres_database() -> Iterator[str]:
         base = make_url(base_url)
         if base.get_backend_name() not in ("postgresql", "postgres"):
             raise SystemExit(f"bench: DATABASE_URL must be a PostgreSQL URL, not {base.drivername}://")
-        admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-        name = f"fz_bench_{secrets.token_hex(6)}"
+        from tests.support.services import create_database, drop_database
 
-        async def admin(sql: str) -> None:
-            import asyncpg
-
-            connection = await asyncpg.connect(admin_dsn)
-            try:
-                await connection.execute(sql)
-            finally:
-                await connection.close()
-
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        log(f"PostgreSQL database {name} on {base.host}:{base.port}")
+        url = asyncio.run(create_database(base_url, "fz_bench"))
+        log(f"PostgreSQL database {make_url(url).database} on {base.host}:{base.port}")
         try:
-            yield base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+            yield make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         finally:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+            asyncio.run(drop_database(url))
 
 
 def run_with_platform(args: argparse.Namespace) -> None:
@@ -754,12 +738,12 @@ def run_with_platform(args: argparse.Namespace) -> None:
         if not args.keep:
             stack.callback(shutil.rmtree, workdir, True)
         env = {
-            "FIVEZERO_GATEWAY_PORT": str(_free_port()),
+            "FIVEZERO_GATEWAY_PORT": str(free_port()),
             "FIVEZERO_DEMO": "1",
             "FIVEZERO_SECRET": secrets.token_hex(32),
             "FIVEZERO_READ_YOUR_WRITES_S": "0",
         }
-        intake_port = _free_port()
+        intake_port = free_port()
         env["FIVEZERO_INTAKE_PORT"] = str(intake_port)
         env["FIVEZERO_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
         if args.postgres:

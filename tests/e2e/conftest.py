@@ -22,12 +22,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis as sync_redis
-from sqlalchemy.engine import make_url
 
 from deploy.run import Platform, PlatformError, start_platform
 from shared.identity import IDENTITY_HEADER, service_identity, sign_identity
 from shared.problems import PROBLEM_MEDIA_TYPE
-from tests.support.services import free_port
+from tests.support.services import create_database, drop_database, free_port
 
 DEMO_PASSWORD = "demo12345"
 # tests/conftest.py flushes DB 15 for every test and the pipeline benchmark uses 13: these two
@@ -181,9 +180,7 @@ def platform(redis_url: str) -> Iterator[RunningPlatform]:
 @pytest.fixture(scope="module")
 def pg_platform(redis_url: str, pg_base_url: str) -> Iterator[RunningPlatform]:
     """The platform on a fresh PostgreSQL database (one schema per service), for one module."""
-    database = f"fz_e2e_{secrets.token_hex(6)}"
-    _pg_admin(pg_base_url, f'CREATE DATABASE "{database}"')
-    url = make_url(pg_base_url).set(database=database).render_as_string(hide_password=False)
+    url = asyncio.run(create_database(pg_base_url, "fz_e2e"))
     try:
         with tempfile.TemporaryDirectory(prefix="fz-e2e-pg-") as workdir:
             running = launch(
@@ -201,22 +198,7 @@ def pg_platform(redis_url: str, pg_base_url: str) -> Iterator[RunningPlatform]:
             finally:
                 running.close()
     finally:
-        _pg_admin(pg_base_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _pg_admin(base_url: str, sql: str) -> None:
-    import asyncpg
-
-    dsn = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-    async def run() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
+        asyncio.run(drop_database(url))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

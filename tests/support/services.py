@@ -123,3 +123,32 @@ def local_postgres() -> Iterator[str]:
             subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                             "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def create_database(base_url: str, prefix: str) -> str:
+    """A fresh, empty database `<prefix>_<random>` on `base_url`'s server; its URL (asyncpg)."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(base_url)
+    url = base.set(drivername="postgresql+asyncpg", database=f"{prefix}_{os.urandom(6).hex()}")
+    await _postgres_admin(base_url, f'CREATE DATABASE "{url.database}"')
+    return url.render_as_string(hide_password=False)
+
+
+async def drop_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    await _postgres_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+async def _postgres_admin(url: str, sql: str) -> None:
+    """Runs `sql` from the server's maintenance database (CREATE/DROP DATABASE cannot run in one)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
