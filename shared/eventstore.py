@@ -1,7 +1,9 @@
 """The append-only event store of one service, on SQLite or PostgreSQL.
 
-Appends are one INSERT statement in autocommit: optimistic concurrency comes
-from the unique (stream_id, version) key, so a stale writer gets a conflict.
+Appends are group-committed (`eventstore_writers.py`): commands queued behind a write
+in flight go out together as one INSERT statement in autocommit. Optimistic
+concurrency comes from each command's version guard and the unique
+(stream_id, version) key, so a stale writer gets a conflict.
 
 Order that a tailing reader can trust ("entry IDs"):
 - SQLite has one writer at a time, so positions become visible in order:
@@ -43,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import is_sqlite, schema_change
-from shared.eventstore_writers import DuplicateKey, WriterConnections
+from shared.eventstore_writers import DuplicateKey, GroupCommitWriter
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
 
@@ -127,7 +129,9 @@ def events_table(metadata: MetaData, sqlite: bool) -> Table:
 class EventStore:
     """Append, load a stream, and read everything in visible order."""
 
-    def __init__(self, engine: AsyncEngine, writer_connections: int = 4):
+    def __init__(self, engine: AsyncEngine, writer_connections: int | None = None):
+        """`writer_connections`: how many group-commit batches may be in flight at once
+        (default: 1 on SQLite, which writes one at a time anyway; 2 on PostgreSQL)."""
         self.engine = engine
         self._sqlite = is_sqlite(engine)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -148,7 +152,7 @@ class EventStore:
             table.c.schema_version,
             table.c.data,
         ]
-        self._writers = WriterConnections(engine, size=writer_connections)
+        self._writers = GroupCommitWriter(engine, connections=writer_connections or (1 if self._sqlite else 2))
         self.after_append: list[AfterAppend] = []
 
     async def setup(self) -> None:

@@ -106,7 +106,7 @@ def resident_stream(number: int) -> str:
 # -- stores and relays -------------------------------------------------------------------
 
 
-async def open_store(url: str, writer_connections: int = 4) -> EventStore:
+async def open_store(url: str, writer_connections: int | None = None) -> EventStore:
     store = EventStore(create_engine(url), writer_connections=writer_connections)
     await store.setup()
     return store
