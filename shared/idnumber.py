@@ -9,6 +9,7 @@ annotated `IdNumber` tells the client exactly what is wrong, in Chinese or Engli
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated
 
@@ -16,10 +17,10 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 LENGTH = 18
-LEGACY_LENGTH = 15
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"  # indexed by the weighted sum mod 11
-_SHAPE = re.compile(r"\d{17}[\dX]")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_LEGACY_SHAPE = re.compile(r"[0-9]{15}")
 # Province-level codes (GB/T 2260), unchanged since Chongqing (50) in 1997; 81-83 are the
 # residence permits of Hong Kong, Macao and Taiwan residents, which share this layout.
 # Only the province is checked: a county code records where the number was first issued,
@@ -33,8 +34,9 @@ _SEX_BY_PARITY = ("2", "1")  # GB/T 2261.1: even sequence codes are women (2), o
 
 def normalise_id_number(value: str) -> str:
     """The number with an uppercase X, or PydanticCustomError (a ValueError) saying what is wrong."""
-    number = re.sub(r"\s", "", value).upper()
-    if len(number) == LEGACY_LENGTH and number.isdigit():
+    # NFKC turns full-width digits and Ｘ, as Chinese input methods type them, into ASCII.
+    number = re.sub(r"\s", "", unicodedata.normalize("NFKC", value)).upper()
+    if _LEGACY_SHAPE.fullmatch(number):
         raise PydanticCustomError("id_number_legacy", "is an old 15-digit number; enter the 18-digit one")
     if len(number) != LENGTH:
         raise PydanticCustomError(

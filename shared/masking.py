@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"1\d{10}")
+_MOBILE = re.compile(r"1[0-9]{10}")
 # Beijing (010) and the big cities (020-029) have 3-digit area codes; the rest have 4.
-_LANDLINE = re.compile(r"(01\d|02\d|0[3-9]\d{2})(\d{7,8})")
+_LANDLINE = re.compile(r"(01[0-9]|02[0-9]|0[3-9][0-9]{2})([0-9]{7,8})")
 _ID_NUMBER_KEPT = (6, 4)  # region code and the last four, as in `110101********4311`
 
 

@@ -61,6 +61,15 @@ def test_spaces_typed_into_a_number_are_dropped():
     assert normalise_id_number(spaced) == WANG_XIUYING
 
 
+def test_full_width_digits_from_a_chinese_input_method_are_stored_as_ascii():
+    assert normalise_id_number("４４０３０５１９８５１１２２１０３ｘ") == "44030519851122103X"
+
+
+def test_digits_of_other_scripts_are_refused():
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "11010119900307431") + "1"
+    assert the_code(arabic_indic) == "id_number_characters"
+
+
 def test_someone_born_today_has_a_valid_number():
     today = date.today().strftime("%Y%m%d")
     assert normalise_id_number(numbered(f"510703{today}002")) == numbered(f"510703{today}002")
