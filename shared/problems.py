@@ -77,6 +77,7 @@ FIELD_LABELS: dict[str, Text] = {
     "political_status": Text("政治面貌", "political status"),
     "work_unit": Text("工作单位", "work unit"),
     "phone": Text("联系电话", "phone"),
+    "id_number": Text("公民身份号码", "citizen ID number"),
     "remarks": Text("备注", "remarks"),
     "relation": Text("与户主关系", "relation to the head of household"),
     "head": Text("户主", "head of household"),
@@ -114,6 +115,25 @@ FIELD_MESSAGES: dict[str, Text] = {
     "invalid_phone": Text(
         "{label}不是手机号或带区号的固定电话：{input}",
         "{label} is neither a mainland mobile number nor a landline with area code: {input}",
+    ),
+    "id_number_legacy": Text(
+        "{label}是 15 位旧号码，请填写 18 位号码", "{label} is an old 15-digit number; enter the 18-digit one"
+    ),
+    "id_number_length": Text("{label}应为 18 位，不是 {length} 位", "{label} must have 18 characters, not {length}"),
+    "id_number_characters": Text(
+        "{label}应为 17 位数字加 1 位数字或 X", "{label} must be 17 digits followed by a digit or X"
+    ),
+    "id_number_region": Text(
+        "{label}开头不是行政区划代码：{region}", "{label} does not start with a region code: {region}"
+    ),
+    "id_number_birth_date": Text(
+        "{label}中的出生日期不存在：{birth_date}", "{label} holds a birth date that does not exist: {birth_date}"
+    ),
+    "id_number_future_birth": Text(
+        "{label}中的出生日期晚于今天：{birth_date}", "{label} holds a birth date in the future: {birth_date}"
+    ),
+    "id_number_checksum": Text(
+        "{label}校验位不符，请检查是否抄错了数字", "{label} fails its check character; look for a mistyped digit"
     ),
     "relation_is_head": Text(
         "{label}不能是本人或户主（户主单独登记）：{code}",

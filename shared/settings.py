@@ -28,7 +28,9 @@ class ServiceSettings(BaseSettings):
     """One PostgreSQL for every service, each in its own schema; unset means SQLite files."""
 
     secret: str = Field(DEV_SECRET, validation_alias="FIVEZERO_SECRET", min_length=32)
-    """Signs user tokens and the gateway's identity header; services verify with it."""
+    """Signs user tokens and the gateway's identity header; services verify with it. It also
+    wraps residents' data keys (`shared.sealing`): changed without re-wrapping them, every
+    sealed value becomes unreadable."""
 
     demo: bool = Field(False, validation_alias="FIVEZERO_DEMO")
     """Seed the demo district on first start. Never on in production."""

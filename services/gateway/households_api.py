@@ -15,16 +15,10 @@ from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as view
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
+from shared.masking import mask_phone
 from shared.problems import ProblemError
 
 PATH = "/api/v1/communities/{community_id:str}/households"
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """`138****5678`: enough to recognise a number, not to call it."""
-    if not phone or len(phone) < 7:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 def listed(document: dict[str, Any]) -> dict[str, Any]:
