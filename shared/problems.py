@@ -57,6 +57,7 @@ PROBLEMS: dict[str, Problem] = {
     "precondition_failed": Problem(
         412, Text("If-Match 中的版本与记录不符", "The If-Match version does not match the record")
     ),
+    "illegal_transition": Problem(409, Text("此时不能这样操作", "This action is not allowed in the record's current state")),
     "body_too_large": Problem(413, Text("请求体过大", "The request body is too large")),
     "precondition_required": Problem(
         428, Text("修改记录须带 If-Match 版本号", "Changing a record requires an If-Match version")

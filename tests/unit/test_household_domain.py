@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.intake import domain
+from services.intake.domain import households as domain
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
 from shared.events import Envelope
 

@@ -13,22 +13,26 @@ from services.intake.events import (
     PersonRecord,
     household_document,
 )
+from services.intake.domain import DomainError
 from shared.contracts.intake import HOUSEHOLD_SECTIONS
 from shared.events import DomainEvent, Envelope
-
-
-class DomainError(Exception):
-    """A rule of the domain said no; `code` names which, for the problem response."""
-
-    code = "domain_error"
 
 
 class HouseholdNotFound(DomainError):
     code = "not_found"
 
+    def __init__(self, household_id: str):
+        super().__init__("找不到该户", f"no such household: {household_id}")
+
 
 class HouseholdAlreadyRegistered(DomainError):
-    code = "already_exists"
+    code = "version_conflict"
+
+    def __init__(self, household_id: str):
+        super().__init__(
+            "该户已登记（Idempotency-Key 已用于另一份内容）",
+            "this household is already registered (the Idempotency-Key was used for other content)",
+        )
 
 
 @dataclass

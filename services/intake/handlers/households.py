@@ -1,22 +1,15 @@
-"""One short function per command: load the stream, decide, append with the expected version."""
+"""Households: register, change, read."""
 
 from __future__ import annotations
 
 import uuid
 
-from services.intake import domain
+from services.intake.domain import households as domain
+from services.intake.handlers import VersionMismatch
 from services.intake.commands import ChangeHousehold, RegisterHousehold
 from services.intake.events import household_stream
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, EventStore
-
-
-class VersionMismatch(Exception):
-    """The caller's `If-Match` version is not the household's current version."""
-
-    def __init__(self, current: int):
-        super().__init__(f"current version is {current}")
-        self.current = current
 
 
 def new_household_id(community_id: str, idempotency_key: str | None) -> str:

@@ -1,0 +1,5 @@
+"""Intake's HTTP API, called by the gateway with its signed identity: body → command → handler."""
+
+from services.intake.api import households
+
+routes = [*households.routes]
