@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import is_sqlite, schema_change
+from shared.eventstore_sql import Row
 from shared.eventstore_writers import DuplicateKey, GroupCommitWriter
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
@@ -82,6 +83,14 @@ class ConcurrencyConflict(Exception):
         super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
+
+
+class StreamAppend(NamedTuple):
+    """Events to add to one stream, which must be at `expected_version`."""
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[DomainEvent]
 
 
 AfterAppend = Callable[[list[Envelope]], Awaitable[None]]
@@ -171,34 +180,47 @@ class EventStore:
         if not events:
             return []
         occurred_at = occurred_at or utc_now()
-        # The rows first; each envelope is built once, when its position is known.
-        rows = [
-            (
-                uuid.uuid4(),
-                stream_id,
-                expected_version + offset,
-                domain_event.event_type,
-                context.community_id,
-                occurred_at,
-                context.actor,
-                context.correlation_id,
-                context.causation_id,
-                domain_event.schema_version,
-                domain_event.model_dump(mode="json"),
-            )
-            for offset, domain_event in enumerate(events, start=1)
-        ]
+        rows = _rows(stream_id, expected_version, events, context, occurred_at)
         try:
             positions = await self._writers.insert(rows)
         except DuplicateKey as error:
             raise ConcurrencyConflict(stream_id, expected_version) from error
+        return await self._appended(rows, positions, context, occurred_at)
+
+    async def append_all(
+        self, appends: Sequence[StreamAppend], context: CommandContext, occurred_at: datetime | None = None
+    ) -> list[Envelope]:
+        """Appends to several streams in one transaction, all or none (one command that
+        touches several aggregates, e.g. a merge). Raises ConcurrencyConflict naming the
+        first stream if any is stale; then nothing is written."""
+        appends = [append for append in appends if append.events]
+        if not appends:
+            return []
+        if len({append.stream_id for append in appends}) < len(appends):
+            raise ValueError("append_all takes each stream once")
+        occurred_at = occurred_at or utc_now()
+        rows = [
+            row
+            for append in appends
+            for row in _rows(append.stream_id, append.expected_version, append.events, context, occurred_at)
+        ]
+        expected = {append.stream_id: append.expected_version for append in appends}
+        try:
+            positions = await self._writers.insert_atomic(rows, expected)
+        except DuplicateKey as error:
+            raise ConcurrencyConflict(appends[0].stream_id, appends[0].expected_version) from error
+        return await self._appended(rows, positions, context, occurred_at)
+
+    async def _appended(
+        self, rows: list[Row], positions: dict[tuple[str, int], int], context: CommandContext, occurred_at: datetime
+    ) -> list[Envelope]:
         appended = [
             Envelope(
                 event_id=event_id,
                 type=type_,
                 stream_id=stream_id,
                 version=version,
-                position=positions[version],
+                position=positions[(stream_id, version)],
                 community_id=context.community_id,
                 occurred_at=occurred_at,
                 actor=context.actor,
@@ -207,7 +229,7 @@ class EventStore:
                 schema_version=schema_version,
                 data=data,
             )
-            for event_id, _, version, type_, *_, schema_version, data in rows
+            for event_id, stream_id, version, type_, *_, schema_version, data in rows
         ]
         for listener in self.after_append:
             await listener(appended)
@@ -280,3 +302,24 @@ class EventStore:
             schema_version=row.schema_version,
             data=row.data,
         )
+
+
+def _rows(
+    stream_id: str, expected_version: int, events: Sequence[DomainEvent], context: CommandContext, occurred_at: datetime
+) -> list[Row]:
+    return [
+        (
+            uuid.uuid4(),
+            stream_id,
+            expected_version + offset,
+            domain_event.event_type,
+            context.community_id,
+            occurred_at,
+            context.actor,
+            context.correlation_id,
+            context.causation_id,
+            domain_event.schema_version,
+            domain_event.model_dump(mode="json"),
+        )
+        for offset, domain_event in enumerate(events, start=1)
+    ]

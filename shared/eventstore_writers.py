@@ -37,14 +37,18 @@ class DuplicateKey(Exception):
     """The command's stream is not at the version it expected."""
 
 
+Positions = dict[tuple[str, int], int]
+"""Position of each written event by (stream_id, version)."""
+
+
 @dataclass
 class _Command:
     rows: Sequence[Row]
-    done: asyncio.Future[dict[int, int]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-
-    @property
-    def stream_id(self) -> str:
-        return self.rows[0][1]
+    expected: dict[str, int]
+    """The version each stream written must be at before the command."""
+    atomic: bool = False
+    """Several streams, all or none: written alone, in a transaction of its own."""
+    done: asyncio.Future[Positions] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class GroupCommitWriter:
@@ -63,10 +67,17 @@ class GroupCommitWriter:
         self._opened = 0
         self._tasks: set[asyncio.Task[None]] = set()  # held, or the loop may collect them
 
-    async def insert(self, rows: Sequence[Row]) -> dict[int, int]:
-        """Inserts one command's rows if its stream is at the version before the first;
-        returns position by version; raises DuplicateKey otherwise."""
-        command = _Command(rows)
+    async def insert(self, rows: Sequence[Row]) -> Positions:
+        """Inserts one command's rows (one stream) if its stream is at the version before
+        the first; raises DuplicateKey otherwise."""
+        return await self._submit(_Command(rows, {rows[0][1]: rows[0][2] - 1}))
+
+    async def insert_atomic(self, rows: Sequence[Row], expected: dict[str, int]) -> Positions:
+        """Inserts rows of several streams, all or none: each stream must be at its
+        expected version; raises DuplicateKey otherwise, having written nothing."""
+        return await self._submit(_Command(rows, expected, atomic=True))
+
+    async def _submit(self, command: _Command) -> Positions:
         self._queue.append(command)
         if self._flushers < self._connections:
             # Lead: write batches in this task until our own command is done (alone, that
@@ -126,20 +137,29 @@ class GroupCommitWriter:
         streams: set[str] = set()
         events = 0
         waiting: list[_Command] = []
-        for command in self._queue:
+        for index, command in enumerate(self._queue):
+            if command.atomic:
+                if batch:
+                    waiting.append(command)
+                    continue
+                self._queue = self._queue[index + 1 :]
+                return [command]
             fits = events + len(command.rows) <= _MAX_BATCH_EVENTS or not batch
-            if command.stream_id in streams or not fits:
+            if not fits or streams.intersection(command.expected):
                 waiting.append(command)
                 continue
             batch.append(command)
-            streams.add(command.stream_id)
+            streams.update(command.expected)
             events += len(command.rows)
         self._queue = waiting
         return batch
 
     async def _write(self, driver: Any, batch: list[_Command]) -> None:
+        if batch[0].atomic:
+            await self._write_atomic(driver, batch[0])
+            return
         try:
-            inserted = await self._execute(driver, [row for command in batch for row in command.rows], batch)
+            inserted = await self._execute(driver, batch)
         except Exception as error:
             if not _is_integrity_error(error):
                 raise
@@ -150,23 +170,48 @@ class GroupCommitWriter:
             _fail(batch, DuplicateKey(str(error)))
             return
         for command in batch:
-            positions = {
-                version: inserted[(command.stream_id, version)]
-                for version in (row[2] for row in command.rows)
-                if (command.stream_id, version) in inserted
-            }
-            if command.done.done():
-                continue  # its caller gave up waiting
-            if len(positions) == len(command.rows):
-                command.done.set_result(positions)
-            else:
-                command.done.set_exception(DuplicateKey(f"{command.stream_id} is not at version {command.rows[0][2] - 1}"))
+            _settle(command, inserted)
 
-    async def _execute(self, driver: Any, rows: list[Row], batch: list[_Command]) -> dict[tuple[str, int], int]:
-        if len(batch) == 1:
+    async def _write_atomic(self, driver: Any, command: _Command) -> None:
+        refused: DuplicateKey | None = None
+        if self._sqlite:
+            await driver.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = await self._execute(driver, [command])
+            except Exception as error:
+                await driver.execute("ROLLBACK")
+                if not _is_integrity_error(error):
+                    raise
+                refused = DuplicateKey(str(error))
+            else:
+                if len(inserted) == len(command.rows):
+                    await driver.execute("COMMIT")
+                else:
+                    await driver.execute("ROLLBACK")
+        else:
+            try:
+                async with driver.transaction():
+                    inserted = await self._execute(driver, [command])
+                    if len(inserted) < len(command.rows):
+                        raise _Refused
+            except _Refused:
+                pass
+            except Exception as error:
+                if not _is_integrity_error(error):
+                    raise
+                refused = DuplicateKey(str(error))
+        if refused is not None:
+            _fail([command], refused)
+        else:
+            _settle(command, inserted)
+
+    async def _execute(self, driver: Any, batch: list[_Command]) -> Positions:
+        rows = [row for command in batch for row in command.rows]
+        if len(batch) == 1 and len(batch[0].expected) == 1:
             statement, params = self._statements.single(rows)
         else:
-            statement, params = self._statements.batch(rows, {c.stream_id: c.rows[0][2] - 1 for c in batch})
+            expected = {stream: version for command in batch for stream, version in command.expected.items()}
+            statement, params = self._statements.batch(rows, expected)
         if self._sqlite:
             returned = await driver.execute_fetchall(statement, params)
         else:
@@ -194,6 +239,22 @@ class GroupCommitWriter:
             await connection.close()
         except Exception:  # noqa: BLE001 - the connection is already broken
             pass
+
+
+class _Refused(Exception):
+    """Rolls back an atomic command that a version guard refused."""
+
+
+def _settle(command: _Command, inserted: Positions) -> None:
+    """The command's positions, or DuplicateKey if a guard refused it (nothing of it was written)."""
+    if command.done.done():
+        return  # its caller gave up waiting
+    positions = {key: inserted[key] for key in ((row[1], row[2]) for row in command.rows) if key in inserted}
+    if len(positions) == len(command.rows):
+        command.done.set_result(positions)
+    else:
+        streams = ", ".join(f"{stream} at {version}" for stream, version in command.expected.items())
+        command.done.set_exception(DuplicateKey(f"not every stream is where the command expected: {streams}"))
 
 
 def _fail(batch: list[_Command], error: Exception) -> None:

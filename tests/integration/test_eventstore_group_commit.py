@@ -6,7 +6,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from shared.eventstore import ConcurrencyConflict
+from shared.eventstore import ConcurrencyConflict, StreamAppend
 from tests.support.kernel import close_store, context, open_store, read_everything, registered, until_visible, visit
 
 
@@ -96,3 +96,79 @@ async def test_a_unique_key_race_with_another_process_fails_only_the_command_tha
 
     assert isinstance(lost, ConcurrencyConflict)
     assert isinstance(won, list) and won[0].stream_id == "resident-li"
+
+
+async def test_an_append_to_several_streams_is_written_whole(store):
+    await store.append("resident-wang", 0, [registered()], context())
+
+    appended = await store.append_all(
+        [
+            StreamAppend("resident-wang", 1, [visit(1)]),
+            StreamAppend("household-wang", 0, [registered(7), visit(2)]),
+        ],
+        context(),
+    )
+
+    assert [(e.stream_id, e.version) for e in appended] == [
+        ("resident-wang", 2),
+        ("household-wang", 1),
+        ("household-wang", 2),
+    ]
+    assert [e.version for e in await store.load("household-wang")] == [1, 2]
+    assert [e.position for e in await store.load("resident-wang")][-1] == appended[0].position
+
+
+async def test_an_append_to_several_streams_with_one_stale_writes_nothing(store):
+    await store.append("resident-wang", 0, [registered()], context())
+
+    outcomes = await asyncio.gather(
+        store.append_all(
+            [StreamAppend("household-wang", 0, [registered(7)]), StreamAppend("resident-wang", 0, [visit(1)])],
+            context(),
+        ),
+        store.append("resident-li", 0, [registered(1)], context()),  # a neighbour in the queue is unaffected
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[0], ConcurrencyConflict)
+    assert isinstance(outcomes[1], list)
+    assert await store.load("household-wang") == []
+    assert [e.version for e in await store.load("resident-wang")] == [1]
+
+
+async def test_an_append_to_several_streams_losing_a_unique_key_race_writes_nothing(pg_url):
+    store = await open_store(pg_url)
+    rival = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        setup = (await store.append("resident-setup", 0, [registered()], context()))[0]
+        rival_tx = rival.transaction()
+        await rival_tx.start()
+        await rival.execute(
+            "INSERT INTO events (event_id, stream_id, version, type, community_id, occurred_at, actor,"
+            " correlation_id, schema_version, data) VALUES (gen_random_uuid(), 'resident-wang', 1, $1, $2,"
+            " now(), 'rival', 'c', 1, '{}')",
+            setup.type,
+            setup.community_id,
+        )
+        merge = asyncio.ensure_future(
+            store.append_all(
+                [StreamAppend("household-wang", 0, [registered(7)]), StreamAppend("resident-wang", 0, [visit(1)])],
+                context(),
+            )
+        )
+        await asyncio.sleep(0.3)
+        await rival_tx.commit()
+        with pytest.raises(ConcurrencyConflict):
+            await asyncio.wait_for(merge, 10)
+        assert await store.load("household-wang") == []
+    finally:
+        await rival.close()
+        await close_store(store)
+
+
+async def test_append_all_refuses_a_stream_named_twice(store):
+    with pytest.raises(ValueError):
+        await store.append_all(
+            [StreamAppend("resident-wang", 0, [registered()]), StreamAppend("resident-wang", 1, [visit(1)])],
+            context(),
+        )
