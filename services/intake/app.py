@@ -12,10 +12,13 @@ from redis.asyncio import Redis
 
 from services.intake.api import routes
 from services.intake.settings import IntakeSettings
-from shared.db import create_engine, ensure_schema
+from services.intake.handlers import Intake
+from services.intake.registry import registry_metadata
+from shared.db import create_engine, create_tables, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.relay import Relay, RelayPinger
+from shared.sealing import Sealer, key_encryption_key
 from shared.streams import appended_channel, events_stream
 from shared.worker import run_worker
 
@@ -30,7 +33,7 @@ async def open_store(settings: IntakeSettings) -> EventStore:
 
 def create_api(settings: IntakeSettings) -> Litestar:
     settings.check_production_safety()
-    store_ready: dict[str, EventStore] = {}
+    ready: dict[str, Intake] = {}
     redis = Redis.from_url(settings.redis_url)
     metrics = Metrics("intake")
 
@@ -38,7 +41,10 @@ def create_api(settings: IntakeSettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(settings)
         store.after_append.append(RelayPinger(redis, appended_channel("intake")))
-        store_ready["store"] = store
+        sealer = Sealer(store.engine, settings.secret, "intake")
+        await sealer.setup()
+        await create_tables(store.engine, registry_metadata)
+        ready["intake"] = Intake(store, sealer, key_encryption_key(settings.secret, "intake-id-digests"))
         try:
             yield
         finally:
@@ -46,20 +52,23 @@ def create_api(settings: IntakeSettings) -> Litestar:
             await store.engine.dispose()
             await redis.aclose()
 
+    async def provide_intake() -> Intake:
+        return ready["intake"]
+
     async def provide_store() -> EventStore:
-        return store_ready["store"]
+        return ready["intake"].store
 
     async def database_ready() -> None:
-        await database_check(store_ready["store"].engine)()
+        await database_check(ready["intake"].store.engine)()
 
     return service_app(
         title="Five-Zero intake (internal)",
-        description="Pillar 1: households. Called by the gateway with its signed identity.",
+        description="Pillar 1: households and residents. Called by the gateway with its signed identity.",
         route_handlers=[*routes, events_route(settings.secret)],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
-        dependencies={"store": provide_store},
+        dependencies={"intake": provide_intake, "store": provide_store},
         state={"secret": settings.secret},
     )
 

@@ -2,6 +2,8 @@
 
 from shared.contracts.intake_requests import (  # noqa: F401
     Address,
+    EraseResident,
+    MergeResidents,
     ChangeHousehold,
     HouseholdHead,
     HouseholdMember,

@@ -26,7 +26,12 @@ class PersonRecord(BaseModel):
     relation: str | None = None
     work_unit: str | None = None
     phone: str | None = None
+    """Sealed (`shared.sealing`) under the resident's key, except in the oldest events."""
+    id_number: str | None = None
+    """Sealed under the resident's key."""
     remarks: str | None = None
+    resident_id: str | None = None
+    """The person in the residents' registry (`intake.ResidentRegistered`)."""
 
 
 class AddressRecord(BaseModel):
@@ -49,6 +54,9 @@ class HouseholdRegistered(DomainEvent):
     can_offer: str | None = None
     needs: str | None = None
     remarks: str | None = None
+    request_digest: str | None = None
+    """Keyed digest of the request, so a retry with the same Idempotency-Key is recognised
+    although its sealed fields differ (fresh nonces) from the first attempt's."""
 
 
 @event

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from shared.codelists import CodeListName, code_list, source
+from shared.idnumber import IdNumber
 
 EARLIEST_BIRTH_YEAR = 1900
 MAX_MEMBERS = 30
@@ -99,6 +100,7 @@ Ethnicity = _coded("ethnicity")
 PoliticalStatus = _coded("political_status")
 Relation = Annotated[_coded("family_relationship"), AfterValidator(_not_head)]
 Phone = Annotated[str | None, _BlankAsNone, AfterValidator(_phone_if_given)]
+CitizenIdNumber = Annotated[IdNumber | None, _BlankAsNone]
 WorkUnit = Annotated[Annotated[str, Field(max_length=100)] | None, _BlankAsNone]
 Note = Annotated[Annotated[str, Field(max_length=500)] | None, _BlankAsNone]
 CompoundName = Annotated[str, Field(min_length=1, max_length=50)]
@@ -122,12 +124,14 @@ class Person(Command):
 class HouseholdHead(Person):
     political_status: PoliticalStatus
     phone: Phone = None
+    id_number: CitizenIdNumber = None
 
 
 class HouseholdMember(Person):
     relation: Relation
     political_status: PoliticalStatus | None = None
     phone: Phone = None
+    id_number: CitizenIdNumber = None
 
 
 Members = Annotated[list[HouseholdMember], Field(max_length=MAX_MEMBERS)]
@@ -179,3 +183,15 @@ class ChangeHousehold(Command):
         if not self.model_fields_set:
             raise PydanticCustomError("empty_change", "a change must include at least one field")
         return self
+
+
+class MergeResidents(Command):
+    """Merge `duplicate_id` into the resident named in the path; both histories are kept."""
+
+    duplicate_id: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class EraseResident(Command):
+    """Erase a resident's personal data for good (PIPL art. 47): their key is destroyed."""
+
+    reason: Annotated[str, Field(min_length=2, max_length=500)]

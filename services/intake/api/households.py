@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
@@ -11,10 +12,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from services.intake.api.common import caller, expected_version, problem_for, record
 from services.intake.domain import DomainError
 from services.intake.domain import households as domain
-from services.intake.handlers import VersionMismatch
+from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers import households as handlers
 from services.intake.commands import ChangeHousehold, RegisterHousehold
-from shared.eventstore import EventStore
 from shared.events import CommandContext
 
 
@@ -23,26 +23,35 @@ async def register_household(
     request: Request,
     community_id: FromPath[str],
     data: JSONBody[RegisterHousehold],
-    store: NamedDependency[EventStore],
+    intake: NamedDependency[Intake],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
 ) -> Response[dict[str, Any]]:
     identity = caller(request, community_id, writes=True)
     household_id = handlers.new_household_id(community_id, idempotency_key)
     context = CommandContext.new(community_id, identity.subject)
     try:
-        state, created = await handlers.register_household(store, household_id, data, context)
+        state, created, duplicates = await handlers.register_household(intake, household_id, data, context)
     except DomainError as error:
         raise problem_for(error) from error
-    return record(state, 201 if created else 200)
+    people = ["head"] + [f"members[{index}]" for index in range(len(data.members))]
+    body = {
+        **state.document,
+        "possible_duplicates": [
+            {"person": person, **asdict(duplicate)}
+            for person, found in zip(people, duplicates, strict=True)
+            for duplicate in found
+        ],
+    }
+    return Response(body, status_code=201 if created else 200, headers={"ETag": f'"{state.version}"'})
 
 
 @get("/communities/{community_id:str}/households/{household_id:str}", summary="One household", tags=["households"])
 async def get_household(
-    request: Request, community_id: FromPath[str], household_id: FromPath[str], store: NamedDependency[EventStore]
+    request: Request, community_id: FromPath[str], household_id: FromPath[str], intake: NamedDependency[Intake]
 ) -> Response[dict[str, Any]]:
     caller(request, community_id, writes=False)
     try:
-        state = await handlers.get_household(store, household_id, community_id)
+        state = await handlers.get_household(intake, household_id, community_id)
     except DomainError as error:
         raise problem_for(error) from error
     return record(state, 200)
@@ -54,14 +63,14 @@ async def change_household(
     community_id: FromPath[str],
     household_id: FromPath[str],
     data: JSONBody[ChangeHousehold],
-    store: NamedDependency[EventStore],
+    intake: NamedDependency[Intake],
     if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
 ) -> Response[dict[str, Any]]:
     identity = caller(request, community_id, writes=True)
     version = expected_version(if_match)
     context = CommandContext.new(community_id, identity.subject)
     try:
-        state = await handlers.change_household(store, household_id, version, data, context)
+        state = await handlers.change_household(intake, household_id, version, data, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
     return record(state, 200)

@@ -14,7 +14,6 @@ from services.intake.events import (
     household_document,
 )
 from services.intake.domain import DomainError
-from shared.contracts.intake import HOUSEHOLD_SECTIONS
 from shared.events import DomainEvent, Envelope
 
 
@@ -66,27 +65,39 @@ def replay(envelopes: list[Envelope]) -> Household:
     return state
 
 
-def register(
-    state: Household, household_id: str, community_id: str, command: RegisterHousehold
-) -> list[DomainEvent]:
-    """A new household; nothing when the same registration is retried (same Idempotency-Key)."""
-    registered = HouseholdRegistered(
-        household_id=household_id,
-        head=_person(command.head),
-        members=[_person(member) for member in command.members],
-        address=AddressRecord.model_validate(command.address.model_dump()),
-        can_offer=command.can_offer,
-        needs=command.needs,
-        remarks=command.remarks,
-    )
+def is_retry(state: Household, household_id: str, community_id: str, request_digest: str) -> bool:
+    """True when the household exists from this very request (same Idempotency-Key and
+    content); a different request under that key is refused."""
     if not state.exists:
-        return [registered]
-    if state.community_id == community_id and _is_same_registration(state, registered):
-        return []
+        return False
+    if state.community_id == community_id and state.registration.get("request_digest") == request_digest:
+        return True
     raise HouseholdAlreadyRegistered(household_id)
 
 
-def change(state: Household, household_id: str, community_id: str, command: ChangeHousehold) -> list[DomainEvent]:
+def register(
+    household_id: str, command: RegisterHousehold, people: list[PersonRecord], request_digest: str
+) -> list[DomainEvent]:
+    """A new household; `people` are the head and members as recorded (sealed, with resident ids)."""
+    return [
+        HouseholdRegistered(
+            household_id=household_id,
+            head=people[0],
+            members=people[1:],
+            address=AddressRecord.model_validate(command.address.model_dump()),
+            can_offer=command.can_offer,
+            needs=command.needs,
+            remarks=command.remarks,
+            request_digest=request_digest,
+        )
+    ]
+
+
+def changes(
+    state: Household, household_id: str, community_id: str, command: ChangeHousehold, current: dict[str, Any]
+) -> dict[str, Any]:
+    """The sections the command changes, as plain records. `current` is the household
+    document with personal data unsealed, so an unchanged phone is seen as unchanged."""
     if not state.exists or state.community_id != community_id:
         raise HouseholdNotFound(household_id)
     sent = command.model_fields_set
@@ -100,15 +111,23 @@ def change(state: Household, household_id: str, community_id: str, command: Chan
     for text_field in ("can_offer", "needs", "remarks"):
         if text_field in sent:
             sections[text_field] = getattr(command, text_field)
-    changed = [name for name, value in sections.items() if _differs(state.document.get(name), value)]
-    if not changed:
+    return {name: value for name, value in sections.items() if _differs(_plain(current.get(name)), value)}
+
+
+def change(household_id: str, sections: dict[str, Any]) -> list[DomainEvent]:
+    """`sections` as recorded: people sealed and with their resident ids."""
+    if not sections:
         return []
-    return [HouseholdChanged(household_id=household_id, changed=changed, **{n: sections[n] for n in changed})]
+    return [HouseholdChanged(household_id=household_id, changed=list(sections), **sections)]
 
 
-def _is_same_registration(state: Household, registered: HouseholdRegistered) -> bool:
-    data = registered.model_dump(mode="json")
-    return all(state.registration.get(section) == data[section] for section in HOUSEHOLD_SECTIONS)
+def _plain(section: Any) -> Any:
+    """A recorded section without resident ids, to compare with what a command sends."""
+    if isinstance(section, list):
+        return [_plain(item) for item in section]
+    if isinstance(section, dict) and "resident_id" in section:
+        return {key: value for key, value in section.items() if key != "resident_id"}
+    return section
 
 
 def _person(person: Any) -> PersonRecord:
@@ -117,7 +136,7 @@ def _person(person: Any) -> PersonRecord:
 
 def _differs(current: Any, new: Any) -> bool:
     if isinstance(new, list):
-        new = [item.model_dump() for item in new]
+        new = [_plain(item.model_dump()) for item in new]
     elif hasattr(new, "model_dump"):
-        new = new.model_dump()
+        new = _plain(new.model_dump())
     return current != new

@@ -1,5 +1,22 @@
 """One short function per command: load the stream, decide, append with the expected version."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.eventstore import EventStore
+from shared.sealing import Sealer
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What intake's handlers work with: its event store, the sealer of personal data,
+    and the key of the ID-number digests in its duplicate index."""
+
+    store: EventStore
+    sealer: Sealer
+    digest_key: bytes
+
 
 class VersionMismatch(Exception):
     """The caller's `If-Match` version is not the record's current version."""

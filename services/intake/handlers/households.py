@@ -1,15 +1,25 @@
-"""Households: register, change, read."""
+"""Households: register (with a resident for every person, in one transaction), change, read."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+from typing import Any
 
-from services.intake.domain import households as domain
-from services.intake.handlers import VersionMismatch
+from services.intake import registry
 from services.intake.commands import ChangeHousehold, RegisterHousehold
+from services.intake.domain import households as domain
+from services.intake.domain import residents
 from services.intake.events import household_stream
+from services.intake.handlers import Intake, VersionMismatch
+from services.intake.handlers.residents import index_entry, opened, person_resident_id, sealed
+from shared.contracts.intake import AddressRecord, PersonRecord
+from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
-from shared.eventstore import ConcurrencyConflict, EventStore
+from shared.eventstore import ConcurrencyConflict, StreamAppend
+
+HEAD_RELATION = "02"  # GB/T 4761 户主
 
 
 def new_household_id(community_id: str, idempotency_key: str | None) -> str:
@@ -19,45 +29,104 @@ def new_household_id(community_id: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid4())
 
 
+def request_digest(intake: Intake, command: RegisterHousehold) -> str:
+    return hmac.new(intake.digest_key, command.model_dump_json().encode(), hashlib.sha256).hexdigest()
+
+
 async def register_household(
-    store: EventStore, household_id: str, command: RegisterHousehold, context: CommandContext
-) -> tuple[domain.Household, bool]:
-    """The household, and whether this call created it (False: a retry of the same request)."""
+    intake: Intake, household_id: str, command: RegisterHousehold, context: CommandContext
+) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
+    """The household; whether this call created it (False: a retry of the same request);
+    and for each person (head first) the residents already registered who may be them."""
     stream = household_stream(household_id)
-    state = domain.replay(await store.load(stream))
-    events = domain.register(state, household_id, context.community_id, command)
+    state = domain.replay(await intake.store.load(stream))
+    digest = request_digest(intake, command)
+    people = [command.head, *command.members]
+    ids = [person_resident_id(household_id, slot) for slot in range(len(people))]
+    entries = [index_entry(intake, resident_id, person) for resident_id, person in zip(ids, people, strict=True)]
+    duplicates = [await registry.possible_duplicates(intake.store.engine, context.community_id, e) for e in entries]
+    if domain.is_retry(state, household_id, context.community_id, digest):
+        return state, False, duplicates
+    records = [
+        PersonRecord.model_validate({**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id})
+        for resident_id, person in zip(ids, people, strict=True)
+    ]
+    events = domain.register(household_id, command, records, digest)
+    address = AddressRecord.model_validate(command.address.model_dump())
+    appends = [StreamAppend(stream, 0, events), *(_resident_registered(r, address, household_id) for r in records)]
     try:
-        appended = await store.append(stream, state.version, events, context)
+        appended = await intake.store.append_all(appends, context)
     except ConcurrencyConflict:
-        return await register_household(store, household_id, command, context)
-    for envelope in appended:
+        return await register_household(intake, household_id, command, context)
+    await registry.record(intake.store.engine, context.community_id, entries)
+    for envelope in appended[: len(events)]:
         state = domain.evolve(state, envelope)
-    return state, bool(appended)
+    return state, True, duplicates
 
 
 async def change_household(
-    store: EventStore,
+    intake: Intake,
     household_id: str,
     expected_version: int,
     command: ChangeHousehold,
     context: CommandContext,
 ) -> domain.Household:
+    """A new member (no one of that name and birth month before) joins as a new resident."""
     stream = household_stream(household_id)
-    state = domain.replay(await store.load(stream))
-    events = domain.change(state, household_id, context.community_id, command)
+    state = domain.replay(await intake.store.load(stream))
+    sections = domain.changes(state, household_id, context.community_id, command, await unsealed(intake, state.document))
     if state.version != expected_version:
         raise VersionMismatch(state.version)
+    known = {(p["name"], p["birth_month"]): p["resident_id"] for p in _people(state.document) if p.get("resident_id")}
+    address = sections.get("address") or AddressRecord.model_validate(state.document["address"])
+    joined: list[StreamAppend] = []
+    entries: list[registry.Entry] = []
+    for name in ("head", "members"):
+        if name not in sections:
+            continue
+        recorded = []
+        for person in sections[name] if name == "members" else [sections[name]]:
+            resident_id = known.get((person.name, person.birth_month)) or str(uuid.uuid4())
+            record = PersonRecord.model_validate(
+                {**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id}
+            )
+            recorded.append(record)
+            if (person.name, person.birth_month) not in known:
+                joined.append(_resident_registered(record, address, household_id))
+                entries.append(index_entry(intake, resident_id, person))
+        sections[name] = recorded if name == "members" else recorded[0]
+    events = domain.change(household_id, sections)
     try:
-        appended = await store.append(stream, state.version, events, context)
+        appended = await intake.store.append_all([StreamAppend(stream, state.version, events), *joined], context)
     except ConcurrencyConflict as conflict:
-        raise VersionMismatch(await store.stream_version(stream)) from conflict
-    for envelope in appended:
+        raise VersionMismatch(await intake.store.stream_version(stream)) from conflict
+    await registry.record(intake.store.engine, context.community_id, entries)
+    for envelope in appended[: len(events)]:
         state = domain.evolve(state, envelope)
     return state
 
 
-async def get_household(store: EventStore, household_id: str, community_id: str) -> domain.Household:
-    state = domain.replay(await store.load(household_stream(household_id)))
+async def get_household(intake: Intake, household_id: str, community_id: str) -> domain.Household:
+    state = domain.replay(await intake.store.load(household_stream(household_id)))
     if not state.exists or state.community_id != community_id:
         raise domain.HouseholdNotFound(household_id)
     return state
+
+
+async def unsealed(intake: Intake, document: dict[str, Any]) -> dict[str, Any]:
+    """The household document with its people's personal data opened (for comparing)."""
+    if not document:
+        return document
+    head, *members = [await opened(intake, person) for person in _people(document)]
+    return {**document, "head": head, "members": members}
+
+
+def _people(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [document["head"], *(document.get("members") or [])] if document else []
+
+
+def _resident_registered(record: PersonRecord, address: AddressRecord, household_id: str) -> StreamAppend:
+    person = ResidentRecord.model_validate(record.model_dump())
+    relation = record.relation or HEAD_RELATION
+    events = residents.register(record.resident_id, person, address, household_id, relation)
+    return StreamAppend(resident_stream(record.resident_id), 0, events)

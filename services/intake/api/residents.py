@@ -1,0 +1,104 @@
+"""`/communities/{id}/residents/{id}`: merge a duplicate, erase; and opening sealed values
+for the gateway (service identity only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake.api.common import caller, problem_for
+from services.intake.commands import EraseResident, MergeResidents
+from services.intake.domain import DomainError
+from services.intake.domain import residents as domain
+from services.intake.handlers import Intake
+from services.intake.handlers import residents as handlers
+from shared.contracts.intake_residents import SEALED_FIELDS
+from shared.events import CommandContext
+from shared.http import identity_of
+from shared.problems import ProblemError
+
+PATH = "/communities/{community_id:str}/residents/{resident_id:str}"
+
+
+def _resident(state: domain.Resident) -> Response[dict[str, Any]]:
+    body = {
+        "id": state.resident_id,
+        "community_id": state.community_id,
+        "household_id": state.household_id,
+        "merged_into": state.merged_into,
+        "absorbed": list(state.absorbed),
+        "erased": state.erased,
+        "version": state.version,
+    }
+    return Response(body, headers={"ETag": f'"{state.version}"'})
+
+
+@post(f"{PATH}/merge", summary="Merge a duplicate record into this resident", tags=["residents"], status_code=200)
+async def merge_residents(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    data: JSONBody[MergeResidents],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = caller(request, community_id, writes=True)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state = await handlers.merge_residents(intake, resident_id, data.duplicate_id, context)
+    except DomainError as error:
+        raise problem_for(error) from error
+    return _resident(state)
+
+
+@post(f"{PATH}/erase", summary="Erase a resident's personal data (crypto-shredding)", tags=["residents"], status_code=200)
+async def erase_resident(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    data: JSONBody[EraseResident],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = caller(request, community_id, writes=True)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state = await handlers.erase_resident(intake, resident_id, data.reason, context)
+    except DomainError as error:
+        raise problem_for(error) from error
+    return _resident(state)
+
+
+class SealedValue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sealed: Annotated[str, Field(max_length=2000)]
+    field: Annotated[str, Field(max_length=50)]
+
+
+class OpenSealed(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: Annotated[list[SealedValue], Field(max_length=2000)]
+
+
+@post("/sealed/open", summary="Plaintexts of sealed values (gateway only)", tags=["internal"], status_code=200)
+async def open_sealed(request: Request, data: JSONBody[OpenSealed], intake: NamedDependency[Intake]) -> dict[str, Any]:
+    """The gateway decides who may see what, and logs every whole view it shows."""
+    if not identity_of(request, request.app.state.secret).is_service:
+        raise ProblemError("forbidden")
+    unknown = sorted({item.field for item in data.items} - set(SEALED_FIELDS))
+    if unknown:
+        raise ProblemError(
+            "bad_request", detail_zh=f"不是加密字段：{unknown}", detail_en=f"not sealed fields: {unknown}"
+        )
+    try:
+        values = await handlers.open_sealed(intake, [(item.sealed, item.field) for item in data.items])
+    except ValueError as error:  # BrokenSeal
+        raise ProblemError("bad_request", detail_zh="加密值无效", detail_en=str(error)) from error
+    return {"values": values}
+
+
+routes = [merge_residents, erase_resident, open_sealed]

@@ -1,0 +1,84 @@
+"""Residents: seal a person's data, find possible duplicates, merge, erase."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.intake import registry
+from services.intake.domain import residents as domain
+from services.intake.handlers import Intake
+from shared.contracts.intake_residents import SEALED_FIELDS, resident_stream
+from shared.events import CommandContext
+from shared.eventstore import ConcurrencyConflict, StreamAppend
+
+
+def person_resident_id(household_id: str, slot: int) -> str:
+    """The resident registered for the `slot`-th person of a household (0: the head):
+    the same on a retry, so a retried registration never makes a second person."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fivezero:household:{household_id}:person:{slot}"))
+
+
+async def sealed(intake: Intake, resident_id: str, person: dict[str, Any]) -> dict[str, Any]:
+    """`person` with its personal data sealed under the resident's key."""
+    result = dict(person)
+    for field in SEALED_FIELDS:
+        if result.get(field):
+            result[field] = await intake.sealer.seal(resident_id, field, result[field])
+    return result
+
+
+async def opened(intake: Intake, person: dict[str, Any]) -> dict[str, Any]:
+    """`person` with its sealed fields opened (None where the resident is erased)."""
+    result = dict(person)
+    for field in SEALED_FIELDS:
+        if result.get(field) and result.get("resident_id"):
+            result[field] = await intake.sealer.unseal(result[field], field)
+    return result
+
+
+def index_entry(intake: Intake, resident_id: str, person: Any) -> registry.Entry:
+    return registry.Entry(
+        resident_id, person.name, person.birth_month, registry.id_digest(intake.digest_key, person.id_number)
+    )
+
+
+async def load(intake: Intake, resident_id: str) -> domain.Resident:
+    return domain.replay(resident_id, await intake.store.load(resident_stream(resident_id)))
+
+
+async def merge_residents(intake: Intake, survivor_id: str, duplicate_id: str, context: CommandContext) -> domain.Resident:
+    survivor, duplicate = await load(intake, survivor_id), await load(intake, duplicate_id)
+    for_survivor, for_duplicate = domain.merge(survivor, duplicate, context.community_id)
+    try:
+        await intake.store.append_all(
+            [
+                StreamAppend(resident_stream(survivor_id), survivor.version, for_survivor),
+                StreamAppend(resident_stream(duplicate_id), duplicate.version, for_duplicate),
+            ],
+            context,
+        )
+    except ConcurrencyConflict:
+        return await merge_residents(intake, survivor_id, duplicate_id, context)
+    await registry.forget(intake.store.engine, [duplicate_id])
+    return await load(intake, survivor_id)
+
+
+async def erase_resident(intake: Intake, resident_id: str, reason: str, context: CommandContext) -> domain.Resident:
+    """Destroys the keys first (the resident's and those of records merged into it): a
+    crash after that leaves the data unreadable, never readable."""
+    state = await load(intake, resident_id)
+    events = domain.erase(state, context.community_id, reason)
+    for subject in (resident_id, *state.absorbed):
+        await intake.sealer.erase(subject)
+    await registry.forget(intake.store.engine, [resident_id, *state.absorbed])
+    try:
+        await intake.store.append(resident_stream(resident_id), state.version, events, context)
+    except ConcurrencyConflict:
+        return await erase_resident(intake, resident_id, reason, context)
+    return await load(intake, resident_id)
+
+
+async def open_sealed(intake: Intake, items: list[tuple[str, str]]) -> list[str | None]:
+    """Plaintexts of sealed values (None once their resident is erased)."""
+    return await intake.sealer.unseal_many(items)

@@ -1,0 +1,103 @@
+"""Intake's own index of residents, to show possible duplicates when a person is entered.
+
+Same citizen ID number, or same name and birth month, in one community. ID numbers
+are kept only as keyed digests (HMAC-SHA256 under a key derived from the service
+secret), and only here, never in events: erasure deletes the row. The index is
+written after the append it describes, so a crash in between leaves a person out of
+it; that costs a missed duplicate hint, never data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Index, MetaData, String, Table, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import upsert, write_transaction
+
+registry_metadata = MetaData()
+
+residents_index = Table(
+    "resident_index",
+    registry_metadata,
+    Column("resident_id", String(100), primary_key=True),
+    Column("community_id", String(100), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("birth_month", String(7), nullable=False),
+    Column("id_digest", String(64)),
+    Index("resident_index_name", "community_id", "name", "birth_month"),
+    Index("resident_index_id", "community_id", "id_digest"),
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    resident_id: str
+    name: str
+    birth_month: str
+    id_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    resident_id: str
+    name: str
+    birth_month: str
+    match: str
+    """`id_number` (same citizen ID number) or `name_and_birth_month`."""
+
+
+def id_digest(secret_key: bytes, id_number: str | None) -> str | None:
+    if not id_number:
+        return None
+    return hmac.new(secret_key, id_number.encode(), hashlib.sha256).hexdigest()
+
+
+async def possible_duplicates(engine: AsyncEngine, community_id: str, entry: Entry) -> list[PossibleDuplicate]:
+    table = residents_index
+    matches = (table.c.name == entry.name) & (table.c.birth_month == entry.birth_month)
+    if entry.id_digest:
+        matches = or_(matches, table.c.id_digest == entry.id_digest)
+    statement = (
+        select(table)
+        .where(table.c.community_id == community_id, matches, table.c.resident_id != entry.resident_id)
+        .order_by(table.c.resident_id)
+        .limit(20)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(statement)).all()
+    return [
+        PossibleDuplicate(
+            row.resident_id,
+            row.name,
+            row.birth_month,
+            "id_number" if entry.id_digest and row.id_digest == entry.id_digest else "name_and_birth_month",
+        )
+        for row in rows
+    ]
+
+
+async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -> None:
+    async with write_transaction(engine) as conn:
+        for entry in entries:
+            await upsert(
+                conn,
+                residents_index,
+                {
+                    "resident_id": entry.resident_id,
+                    "community_id": community_id,
+                    "name": entry.name,
+                    "birth_month": entry.birth_month,
+                    "id_digest": entry.id_digest,
+                },
+                key=("resident_id",),
+                update=("community_id", "name", "birth_month", "id_digest"),
+            )
+
+
+async def forget(engine: AsyncEngine, resident_ids: list[str]) -> None:
+    async with write_transaction(engine) as conn:
+        await conn.execute(delete(residents_index).where(residents_index.c.resident_id.in_(resident_ids)))

@@ -1,0 +1,77 @@
+"""Residents: one record per person in a community, however many ledgers name them.
+
+A resident is registered with their household (or alone), keeps their personal data
+sealed under a key of their own (`shared.sealing`), can be merged with a duplicate
+record (both histories kept, linked both ways), and can be erased by destroying that
+key. `phone` and `id_number` in these events are sealed values, never plaintext.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.contracts.intake import AddressRecord
+from shared.events import DomainEvent, event
+
+SEALED_FIELDS = ("phone", "id_number")
+"""Fields that hold sealed values; their plaintext is personal data (PIPL art. 28)."""
+
+
+class ResidentRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    sex: str
+    birth_month: str
+    ethnicity: str
+    political_status: str | None = None
+    work_unit: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    remarks: str | None = None
+
+
+@event
+class ResidentRegistered(DomainEvent):
+    event_type = "intake.ResidentRegistered"
+
+    resident_id: str
+    person: ResidentRecord
+    address: AddressRecord
+    household_id: str | None = None
+    relation: str | None = None
+    """GB/T 4761 relation to the head; "02" (户主) for the head itself."""
+
+
+@event
+class ResidentMergedInto(DomainEvent):
+    """This record was a duplicate; `survivor_id` is the person from now on."""
+
+    event_type = "intake.ResidentMergedInto"
+
+    resident_id: str
+    survivor_id: str
+
+
+@event
+class ResidentAbsorbed(DomainEvent):
+    """A duplicate record of this resident was merged into this one."""
+
+    event_type = "intake.ResidentAbsorbed"
+
+    resident_id: str
+    duplicate_id: str
+
+
+@event
+class ResidentErased(DomainEvent):
+    """The resident's key is destroyed: their sealed data can never be read again."""
+
+    event_type = "intake.ResidentErased"
+
+    resident_id: str
+    reason: str
+
+
+def resident_stream(resident_id: str) -> str:
+    return f"resident-{resident_id}"
