@@ -175,3 +175,10 @@ def test_an_empty_ledger_still_has_its_title_and_headers():
 
 def test_the_reentry_ledger_is_marked_restricted():
     assert [layout.name for layout in LAYOUTS.values() if layout.restricted] == ["reentry"]
+
+
+def test_a_sheet_states_its_size_so_a_streaming_reader_need_not_measure_it():
+    data = write_ledger(LAYOUTS["household_survey"], ROWS["household_survey"], "绵州社区", AS_OF)
+    sheet = load_workbook(BytesIO(data), read_only=True).active
+
+    assert sheet.calculate_dimension() == "A1:R6"

@@ -60,11 +60,7 @@ def write_ledger(layout: Layout, rows: Iterable[Mapping[str, Any]], community_na
     # find one: stating it saves a quarter of reading the file back.
     size = f"A1:{get_column_letter(len(layout.columns))}{first_data_row + len(table) - 1}"
     sheet.calculate_dimension = lambda: size
-    dated = f"社区：{community_name}　　日期：{as_of.year}年{as_of.month}月{as_of.day}日"
-    sheet.append([_cell(sheet, layout.title, font=Font(bold=True, size=16), alignment=_CENTRED)])
-    sheet.append([_cell(sheet, dated, alignment=Alignment(horizontal="left"))])
-    for row in range(1, TITLE_ROWS + 1):
-        _merge(sheet, row, 1, row, len(layout.columns))
+    _write_title(sheet, layout, community_name, as_of)
     _write_headers(sheet, layout)
     styled = _DataCells(sheet, layout.columns)
     for shown, is_head in table:
@@ -113,6 +109,14 @@ def _set_up_page(sheet: WriteOnlyWorksheet, layout: Layout, first_data_row: int)
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_options.gridLines = True  # data cells have no borders of their own: see _DataCells
+
+
+def _write_title(sheet: WriteOnlyWorksheet, layout: Layout, community_name: str, as_of: date) -> None:
+    dated = f"社区：{community_name}　　日期：{as_of.year}年{as_of.month}月{as_of.day}日"
+    sheet.append([_cell(sheet, layout.title, font=Font(bold=True, size=16), alignment=_CENTRED)])
+    sheet.append([_cell(sheet, dated, alignment=Alignment(horizontal="left"))])
+    for row in range(1, TITLE_ROWS + 1):
+        _merge(sheet, row, 1, row, len(layout.columns))
 
 
 def _write_headers(sheet: WriteOnlyWorksheet, layout: Layout) -> None:
