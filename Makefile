@@ -36,3 +36,4 @@ test: venv
 bench: venv
 	.venv/bin/python -m tests.bench.eventstore
 	.venv/bin/python -m tests.bench.pipeline
+	.venv/bin/python -m tests.bench.ledger_xlsx

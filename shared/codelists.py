@@ -22,6 +22,8 @@ class CodeEntry:
     code: str
     name_zh: str
     name_en: str
+    name_zh_full: str | None = None
+    """The unabbreviated name where the standard gives one (中国共产党党员 for 中共党员)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,18 @@ def label(name: CodeListName, code: str, lang: Language) -> str:
     return entry.name_zh if lang == "zh" else entry.name_en
 
 
+def form_label(name: CodeListName, code: str) -> str:
+    """The Chinese name as paper forms print it: 男 and 女 rather than 男性 and 女性."""
+    entry = code_list(name)[code]
+    return _short_name(name, entry.name_zh) if name in _SHORT_ON_FORMS else entry.name_zh
+
+
+def code_for_label(name: CodeListName, text: str) -> str | None:
+    """The code a person wrote by name: the standard's name, its full form, or its everyday
+    short form (男, 汉 for 汉族); None when no entry is called that."""
+    return _codes_by_label(_known(name)).get(text.strip())
+
+
 def source(name: CodeListName) -> CodeListSource:
     return SOURCES[_known(name)]
 
@@ -76,11 +90,32 @@ def _load(name: str) -> dict[str, CodeEntry]:
             name_zh=row["name_zh"],
             # GB/T 3304 gives a romanised name (Han, Zang ...) instead of an English one.
             name_en=row.get("name_en") or row["name_roman"],
+            name_zh_full=row.get("name_zh_full") or None,
         )
         for row in rows
         if _is_personal_code(name, row["code"])
     )
     return {entry.code: entry for entry in entries}
+
+
+# Suffixes a form may leave out: 男 for 男性, 汉 for 汉族.
+_SHORT_SUFFIX = {"sex": "性", "ethnicity": "族"}
+_SHORT_ON_FORMS = frozenset({"sex"})
+
+
+def _short_name(name: str, name_zh: str) -> str:
+    suffix = _SHORT_SUFFIX.get(name)
+    return name_zh.removesuffix(suffix) if suffix and len(name_zh) > len(suffix) else name_zh
+
+
+@cache
+def _codes_by_label(name: str) -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for entry in _load(name).values():
+        for text in {entry.name_zh, entry.name_zh_full, _short_name(name, entry.name_zh)} - {None}:
+            if codes.setdefault(text, entry.code) != entry.code:
+                raise ValueError(f"{name}: {text!r} names both {codes[text]} and {entry.code}")
+    return codes
 
 
 def _is_personal_code(name: str, code: str) -> bool:

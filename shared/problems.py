@@ -88,6 +88,8 @@ FIELD_LABELS: dict[str, Text] = {
     "building": Text("楼栋", "building"),
     "unit": Text("单元", "unit"),
     "room": Text("房号", "room"),
+    "household_no": Text("户号", "household number"),
+    "household_size": Text("家庭人口", "household size"),
     "can_offer": Text("可为社区提供的服务", "what the household can offer"),
     "needs": Text("对社区服务的需求", "what the household needs"),
 }
@@ -141,6 +143,34 @@ FIELD_MESSAGES: dict[str, Text] = {
         "{label} cannot be self or head (the head is registered separately): {code}",
     ),
     "cannot_clear": Text("{label}不能清空", "{label} cannot be cleared"),
+    # Importing a ledger from a spreadsheet.
+    "unknown_label": Text("{list_zh}“{input}”不在 {standard} 中", "{list_en} “{input}” is not in {standard}"),
+    "empty_file": Text("文件是空的", "the file is empty"),
+    "not_xlsx": Text("文件不是 Excel 工作簿（.xlsx）", "the file is not an Excel workbook (.xlsx)"),
+    "no_header": Text(
+        "找不到表头：应有一行以“{expected}”开头", "no header row found: a row should start with “{expected}”"
+    ),
+    "wrong_header": Text(
+        "{column}列的表头应为“{expected}”：{input}", "the header of column {column} should be “{expected}”: {input}"
+    ),
+    "extra_column": Text("{column}列不属于本表：{input}", "column {column} is not part of this ledger: {input}"),
+    "no_rows": Text("表中没有数据", "the sheet has no rows"),
+    "no_head": Text(
+        "户号 {household_no} 没有户主行（与户主关系填“户主”）",
+        "household {household_no} has no head's row (与户主关系 “户主”)",
+    ),
+    "two_heads": Text("户号 {household_no} 有不止一个户主", "household {household_no} has more than one head"),
+    "differs_from_head": Text(
+        "{label}只在户主行（第 {head_row} 行）填写，这里与之不同：{input}",
+        "{label} belongs on the head's row (row {head_row}) and differs here: {input}",
+    ),
+    "size_mismatch": Text(
+        "{label}为 {input}，但本户登记了 {counted} 人", "{label} is {input} but the household lists {counted} people"
+    ),
+    "duplicate_household": Text(
+        "与第 {other_row} 行的家庭重复（户主、出生年月、住址都相同）",
+        "the same household as on row {other_row} (same head, birth month and address)",
+    ),
     "empty_change": Text("修改至少要包含一个字段", "a change must include at least one field"),
 }
 

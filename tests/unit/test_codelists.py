@@ -71,3 +71,35 @@ def test_the_lists_are_read_once_and_only_when_asked():
     code_list("sex")
     code_list("sex")
     assert codelists._load.cache_info().misses == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "code"),
+    [
+        ("sex", "男", "1"),
+        ("sex", "女性", "2"),
+        ("ethnicity", "汉族", "01"),
+        ("ethnicity", "汉", "01"),
+        ("ethnicity", "维吾尔族", "05"),
+        ("political_status", "中共党员", "01"),
+        ("political_status", "中国共产党党员", "01"),
+        ("political_status", "群众", "13"),
+        ("family_relationship", "配偶", "10"),
+        ("family_relationship", "户主", "02"),
+        ("family_relationship", " 妻 ", "12"),
+    ],
+)
+def test_a_code_is_found_by_its_chinese_name_full_name_or_short_form(name, text, code):
+    assert codelists.code_for_label(name, text) == code
+
+
+@pytest.mark.parametrize(("name", "text"), [("sex", "男的"), ("ethnicity", "Han"), ("family_relationship", "邻居")])
+def test_a_name_not_in_the_list_has_no_code(name, text):
+    assert codelists.code_for_label(name, text) is None
+
+
+def test_forms_print_sex_short_and_other_lists_by_their_standard_name():
+    assert codelists.form_label("sex", "2") == "女"
+    assert codelists.form_label("sex", "9") == "未说明的性别"
+    assert codelists.form_label("ethnicity", "01") == "汉族"
+    assert codelists.form_label("family_relationship", "02") == "户主"
