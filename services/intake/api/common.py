@@ -46,5 +46,5 @@ def caller(request: Request, community_id: str, *, writes: bool) -> Identity:
     return identity
 
 
-def record(state: Any, status: int) -> Response[dict[str, Any]]:
-    return Response(state.document, status_code=status, headers={"ETag": f'"{state.version}"'})
+def record(document: dict[str, Any], version: int, status: int) -> Response[dict[str, Any]]:
+    return Response(document, status_code=status, headers={"ETag": f'"{version}"'})

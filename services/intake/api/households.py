@@ -35,7 +35,7 @@ async def register_household(
         raise problem_for(error) from error
     people = ["head"] + [f"members[{index}]" for index in range(len(data.members))]
     body = {
-        **state.document,
+        **await handlers.masked_document(intake, state.document),
         "possible_duplicates": [
             {"person": person, **asdict(duplicate)}
             for person, found in zip(people, duplicates, strict=True)
@@ -54,7 +54,7 @@ async def get_household(
         state = await handlers.get_household(intake, household_id, community_id)
     except DomainError as error:
         raise problem_for(error) from error
-    return record(state, 200)
+    return record(await handlers.masked_document(intake, state.document), state.version, 200)
 
 
 @patch("/communities/{community_id:str}/households/{household_id:str}", summary="Change a household", tags=["households"])
@@ -73,7 +73,7 @@ async def change_household(
         state = await handlers.change_household(intake, household_id, version, data, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
-    return record(state, 200)
+    return record(await handlers.masked_document(intake, state.document), state.version, 200)
 
 
 routes = [register_household, get_household, change_household]

@@ -13,7 +13,7 @@ from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
-from services.intake.handlers.residents import index_entry, opened, person_resident_id, sealed
+from services.intake.handlers.residents import index_entry, masked, opened, person_resident_id, sealed
 from shared.contracts.intake import AddressRecord, PersonRecord
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
@@ -118,6 +118,12 @@ async def unsealed(intake: Intake, document: dict[str, Any]) -> dict[str, Any]:
     if not document:
         return document
     head, *members = [await opened(intake, person) for person in _people(document)]
+    return {**document, "head": head, "members": members}
+
+
+async def masked_document(intake: Intake, document: dict[str, Any]) -> dict[str, Any]:
+    """The household as intake answers it: personal data masked (the gateway shows more)."""
+    head, *members = [await masked(intake, person) for person in _people(document)]
     return {**document, "head": head, "members": members}
 
 

@@ -10,6 +10,7 @@ from services.intake.domain import residents as domain
 from services.intake.handlers import Intake
 from shared.contracts.intake_residents import SEALED_FIELDS, resident_stream
 from shared.events import CommandContext
+from shared.masking import mask_id_number, mask_phone
 from shared.eventstore import ConcurrencyConflict, StreamAppend
 
 
@@ -34,6 +35,14 @@ async def opened(intake: Intake, person: dict[str, Any]) -> dict[str, Any]:
     for field in SEALED_FIELDS:
         if result.get(field) and result.get("resident_id"):
             result[field] = await intake.sealer.unseal(result[field], field)
+    return result
+
+
+async def masked(intake: Intake, person: dict[str, Any]) -> dict[str, Any]:
+    """`person` as a list or a write's answer shows it: personal data masked."""
+    result = await opened(intake, person)
+    for field, mask in (("phone", mask_phone), ("id_number", mask_id_number)):
+        result[field] = mask(result.get(field))
     return result
 
 
