@@ -91,6 +91,21 @@ FIELD_LABELS: dict[str, Text] = {
     "household_no": Text("户号", "household number"),
     "household_size": Text("家庭人口", "household size"),
     "can_offer": Text("可为社区提供的服务", "what the household can offer"),
+    "label": Text("重点人群类别", "label"),
+    "since": Text("纳入日期", "date labelled"),
+    "reason": Text("原因说明", "reason"),
+    "cause": Text("困难原因", "cause of hardship"),
+    "skills": Text("有何特长或技能", "skills"),
+    "former_work_unit": Text("原工作单位", "former work unit"),
+    "relative_phone": Text("亲属联系电话", "relative's phone"),
+    "has_income": Text("是否有收入来源", "has an income"),
+    "transferred_in": Text("何时转业", "when transferred to civilian work"),
+    "employed_at": Text("是否择业（工作单位）", "employed (where)"),
+    "reason_for_custody": Text("原因", "reason for custody"),
+    "released_on": Text("何时获释", "release date"),
+    "until": Text("帮教期限", "end of the support period"),
+    "on": Text("日期", "date"),
+    "duplicate_id": Text("重复记录", "duplicate record"),
     "needs": Text("对社区服务的需求", "what the household needs"),
 }
 
@@ -171,6 +186,8 @@ FIELD_MESSAGES: dict[str, Text] = {
         "与第 {other_row} 行的家庭重复（户主、出生年月、住址都相同）",
         "the same household as on row {other_row} (same head, birth month and address)",
     ),
+    "future_date": Text("{label}晚于今天：{input}", "{label} is in the future: {input}"),
+    "until_before_release": Text("{label}应晚于获释日期", "{label} must be after the release date"),
     "empty_change": Text("修改至少要包含一个字段", "a change must include at least one field"),
 }
 
@@ -181,6 +198,8 @@ _CODE_BY_PYDANTIC_TYPE = {
     "too_long": "too_many",  # pydantic's too_long/too_short count a collection's entries
     "too_short": "too_few",
     "literal_error": "not_allowed",
+    "union_tag_invalid": "not_allowed",
+    "union_tag_not_found": "missing",
     "enum": "not_allowed",
     "string_pattern_mismatch": "invalid_format",
     "json_invalid": "malformed_json",

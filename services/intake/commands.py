@@ -2,6 +2,9 @@
 
 from shared.contracts.intake_requests import (  # noqa: F401
     Address,
+    ClearLabel,
+    LabelResident,
+    RenewLabel,
     EraseResident,
     MergeResidents,
     ChangeHousehold,

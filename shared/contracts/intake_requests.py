@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -195,3 +195,96 @@ class EraseResident(Command):
     """Erase a resident's personal data for good (PIPL art. 47): their key is destroyed."""
 
     reason: Annotated[str, Field(min_length=2, max_length=500)]
+
+
+Reason = Annotated[str, Field(min_length=2, max_length=500)]
+ShortText = Annotated[Annotated[str, Field(max_length=200)] | None, _BlankAsNone]
+
+
+def _year_month(value: str) -> str:
+    match = _YEAR_MONTH.fullmatch(value)
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise PydanticCustomError("invalid_month", "must look like YYYY-MM: {input}", {"input": value})
+    return value
+
+
+def _not_future(value: date) -> date:
+    if value > date.today():
+        raise PydanticCustomError("future_date", "is in the future: {input}", {"input": value.isoformat()})
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_future)]
+YearMonth = Annotated[str, AfterValidator(_year_month), Field(examples=["1998-07"])]
+
+
+class _Label(Command):
+    since: PastDate
+    """The day the resident came into this group."""
+    reason: Reason
+    """Why the label is added (who found it, on what grounds)."""
+
+
+class HardshipLabel(_Label):
+    """困难群众: the cause of hardship is personal data (sealed)."""
+
+    label: Literal["hardship"]
+    cause: Reason
+
+
+class UnemployedLabel(_Label):
+    """下岗失业人员."""
+
+    label: Literal["unemployed"]
+    skills: ShortText = None
+    former_work_unit: ShortText = None
+
+
+class ElderlyAloneLabel(_Label):
+    """空巢及孤寡老人."""
+
+    label: Literal["elderly_alone"]
+    relative_phone: Phone = None
+    has_income: bool
+
+
+class VeteranHardshipLabel(_Label):
+    """困难军转干部."""
+
+    label: Literal["veteran_hardship"]
+    transferred_in: YearMonth
+    """When the cadre transferred to civilian work."""
+    employed_at: ShortText = None
+
+
+class ReentryLabel(_Label):
+    """“两劳”人员 (安置帮教): custody history is personal data (sealed); the support period ends
+    on `until`, and the label lapses then unless renewed."""
+
+    label: Literal["reentry"]
+    reason_for_custody: Reason
+    released_on: PastDate
+    employed_at: ShortText = None
+    until: date
+
+    @model_validator(mode="after")
+    def _support_ends_after_release(self) -> ReentryLabel:
+        if self.until <= self.released_on:
+            raise PydanticCustomError("until_before_release", "must be after the release date")
+        return self
+
+
+LabelResident = Annotated[
+    HardshipLabel | UnemployedLabel | ElderlyAloneLabel | VeteranHardshipLabel | ReentryLabel,
+    Field(discriminator="label"),
+]
+
+
+class ClearLabel(Command):
+    on: PastDate
+    reason: Reason
+
+
+class RenewLabel(Command):
+    until: date
+    reason: Reason

@@ -75,3 +75,53 @@ class ResidentErased(DomainEvent):
 
 def resident_stream(resident_id: str) -> str:
     return f"resident-{resident_id}"
+
+
+LABELS = ("hardship", "unemployed", "elderly_alone", "veteran_hardship", "reentry")
+"""重点人群: the book's ledgers 2–6 as labels on a resident. None records belief."""
+
+SEALED_LABEL_DETAILS = {
+    "hardship": ("cause",),
+    "elderly_alone": ("relative_phone",),
+    "reentry": ("reason_for_custody", "released_on"),
+}
+"""Label details that are personal data (hardship cause, custody history, a relative's
+phone): sealed under the resident's key like `SEALED_FIELDS`."""
+
+
+@event
+class ResidentLabelled(DomainEvent):
+    event_type = "intake.ResidentLabelled"
+
+    resident_id: str
+    label: str
+    since: str
+    reason: str
+    details: dict[str, str | bool | None]
+    until: str | None = None
+    """End of the support period (reentry): the label lapses after it unless renewed."""
+
+
+@event
+class ResidentLabelCleared(DomainEvent):
+    event_type = "intake.ResidentLabelCleared"
+
+    resident_id: str
+    label: str
+    on: str
+    reason: str
+
+
+@event
+class ResidentLabelRenewed(DomainEvent):
+    event_type = "intake.ResidentLabelRenewed"
+
+    resident_id: str
+    label: str
+    until: str
+    reason: str
+
+
+def sealed_field_names() -> tuple[str, ...]:
+    """Every field name a sealed value is bound to: `phone`, …, `hardship.cause`, …"""
+    return SEALED_FIELDS + tuple(f"{label}.{name}" for label, names in SEALED_LABEL_DETAILS.items() for name in names)

@@ -11,12 +11,13 @@ from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.api.common import caller, problem_for
-from services.intake.commands import EraseResident, MergeResidents
+from services.intake.commands import ClearLabel, EraseResident, LabelResident, MergeResidents, RenewLabel
 from services.intake.domain import DomainError
 from services.intake.domain import residents as domain
-from services.intake.handlers import Intake
+from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers import residents as handlers
-from shared.contracts.intake_residents import SEALED_FIELDS
+from shared.contracts.intake_residents import LABELS, sealed_field_names
+from shared.identity import REENTRY_DUTY
 from shared.events import CommandContext
 from shared.http import identity_of
 from shared.problems import ProblemError
@@ -24,7 +25,7 @@ from shared.problems import ProblemError
 PATH = "/communities/{community_id:str}/residents/{resident_id:str}"
 
 
-def _resident(state: domain.Resident) -> Response[dict[str, Any]]:
+def _resident(state: domain.Resident, status: int = 200) -> Response[dict[str, Any]]:
     body = {
         "id": state.resident_id,
         "community_id": state.community_id,
@@ -32,9 +33,13 @@ def _resident(state: domain.Resident) -> Response[dict[str, Any]]:
         "merged_into": state.merged_into,
         "absorbed": list(state.absorbed),
         "erased": state.erased,
+        "labels": {
+            name: {"since": label.since, "until": label.until, "cleared_on": label.cleared_on}
+            for name, label in state.labels.items()
+        },
         "version": state.version,
     }
-    return Response(body, headers={"ETag": f'"{state.version}"'})
+    return Response(body, status_code=status, headers={"ETag": f'"{state.version}"'})
 
 
 @post(f"{PATH}/merge", summary="Merge a duplicate record into this resident", tags=["residents"], status_code=200)
@@ -71,6 +76,72 @@ async def erase_resident(
     return _resident(state)
 
 
+def _labels_caller(request: Request, community_id: str, label: str):  # noqa: ANN202
+    identity = caller(request, community_id, writes=True)
+    if label not in LABELS:
+        raise ProblemError("not_found", detail_zh=f"没有“{label}”这类重点人群", detail_en=f"no such label: {label}")
+    if label == "reentry" and not identity.has_duty(REENTRY_DUTY) and not identity.is_service:
+        raise ProblemError(
+            "forbidden",
+            detail_zh="安置帮教信息仅限负有帮教职责的人员处理",
+            detail_en="reentry support records are only for staff with that duty",
+        )
+    return identity
+
+
+@post(f"{PATH}/labels", summary="Add a label (one of the book's ledgers 2–6)", tags=["residents"], status_code=201)
+async def label_resident(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    data: JSONBody[LabelResident],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = _labels_caller(request, community_id, data.label)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state = await handlers.label_resident(intake, resident_id, data, context)
+    except (DomainError, VersionMismatch) as error:
+        raise problem_for(error) from error
+    return _resident(state, status=201)
+
+
+@post(f"{PATH}/labels/{{label:str}}/clear", summary="Clear a label, with a reason and a date", tags=["residents"], status_code=200)
+async def clear_label(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    label: FromPath[str],
+    data: JSONBody[ClearLabel],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = _labels_caller(request, community_id, label)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state = await handlers.clear_label(intake, resident_id, label, data, context)
+    except (DomainError, VersionMismatch) as error:
+        raise problem_for(error) from error
+    return _resident(state)
+
+
+@post(f"{PATH}/labels/{{label:str}}/renew", summary="Extend a label's support period", tags=["residents"], status_code=200)
+async def renew_label(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    label: FromPath[str],
+    data: JSONBody[RenewLabel],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = _labels_caller(request, community_id, label)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state = await handlers.renew_label(intake, resident_id, label, data, context)
+    except (DomainError, VersionMismatch) as error:
+        raise problem_for(error) from error
+    return _resident(state)
+
+
 class SealedValue(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,7 +160,7 @@ async def open_sealed(request: Request, data: JSONBody[OpenSealed], intake: Name
     """The gateway decides who may see what, and logs every whole view it shows."""
     if not identity_of(request, request.app.state.secret).is_service:
         raise ProblemError("forbidden")
-    unknown = sorted({item.field for item in data.items} - set(SEALED_FIELDS))
+    unknown = sorted({item.field for item in data.items} - set(sealed_field_names()))
     if unknown:
         raise ProblemError(
             "bad_request", detail_zh=f"不是加密字段：{unknown}", detail_en=f"not sealed fields: {unknown}"
@@ -101,4 +172,4 @@ async def open_sealed(request: Request, data: JSONBody[OpenSealed], intake: Name
     return {"values": values}
 
 
-routes = [merge_residents, erase_resident, open_sealed]
+routes = [merge_residents, erase_resident, label_resident, clear_label, renew_label, open_sealed]

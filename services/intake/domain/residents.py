@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 from services.intake.domain import DomainError
 from shared.contracts.intake import AddressRecord
 from shared.contracts.intake_residents import (
     ResidentAbsorbed,
     ResidentErased,
+    ResidentLabelCleared,
+    ResidentLabelled,
+    ResidentLabelRenewed,
     ResidentMergedInto,
     ResidentRecord,
     ResidentRegistered,
@@ -41,6 +45,21 @@ class CannotMergeWithItself(DomainError):
         super().__init__("不能把居民与自己合并", f"cannot merge resident {resident_id} with itself")
 
 
+class LabelNotAllowed(DomainError):
+    def __init__(self, detail_zh: str, detail_en: str):
+        super().__init__(detail_zh, detail_en)
+
+
+@dataclass(frozen=True)
+class Label:
+    since: str
+    until: str | None = None
+    cleared_on: str | None = None
+
+    def active_on(self, today: date) -> bool:
+        return self.cleared_on is None and (self.until is None or today.isoformat() <= self.until)
+
+
 @dataclass(frozen=True)
 class Resident:
     """A resident as replayed from their stream (version 0: not registered)."""
@@ -52,6 +71,7 @@ class Resident:
     merged_into: str | None = None
     absorbed: tuple[str, ...] = ()
     erased: bool = False
+    labels: dict[str, Label] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -70,6 +90,15 @@ def evolve(state: Resident, envelope: Envelope) -> Resident:
             return _replace(state, common, absorbed=(*state.absorbed, data["duplicate_id"]))
         case ResidentErased.event_type:
             return _replace(state, common, erased=True)
+        case ResidentLabelled.event_type:
+            label = Label(since=data["since"], until=data.get("until"))
+            return _replace(state, common, labels={**state.labels, data["label"]: label})
+        case ResidentLabelCleared.event_type:
+            label = replace(state.labels[data["label"]], cleared_on=data["on"])
+            return _replace(state, common, labels={**state.labels, data["label"]: label})
+        case ResidentLabelRenewed.event_type:
+            label = replace(state.labels[data["label"]], until=data["until"])
+            return _replace(state, common, labels={**state.labels, data["label"]: label})
     return _replace(state, common)
 
 
@@ -112,6 +141,62 @@ def erase(state: Resident, community_id: str, reason: str) -> list[DomainEvent]:
     if not state.exists or state.community_id != community_id:
         raise ResidentNotFound(state.resident_id or "")
     return [ResidentErased(resident_id=state.resident_id, reason=reason)]
+
+
+def label(
+    state: Resident, community_id: str, name: str, since: date, reason: str, details: dict, until: date | None, today: date
+) -> list[DomainEvent]:
+    """`details` are the label's own fields, personal data among them already sealed."""
+    _require_active(state, community_id)
+    current = state.labels.get(name)
+    if current is not None and current.active_on(today):
+        raise LabelNotAllowed(
+            f"该居民已在“{name}”台账中（自 {current.since}）；如需修改请先移出",
+            f"the resident already has the {name} label (since {current.since}); clear it first to change it",
+        )
+    return [
+        ResidentLabelled(
+            resident_id=state.resident_id,
+            label=name,
+            since=since.isoformat(),
+            reason=reason,
+            details=details,
+            until=until.isoformat() if until else None,
+        )
+    ]
+
+
+def clear_label(state: Resident, community_id: str, name: str, on: date, reason: str, today: date) -> list[DomainEvent]:
+    _require_active(state, community_id)
+    current = _active_label(state, name, today)
+    if on.isoformat() < current.since:
+        raise LabelNotAllowed(
+            f"移出日期 {on} 早于纳入日期 {current.since}", f"the date {on} is before the label's start {current.since}"
+        )
+    return [ResidentLabelCleared(resident_id=state.resident_id, label=name, on=on.isoformat(), reason=reason)]
+
+
+def renew_label(state: Resident, community_id: str, name: str, until: date, reason: str, today: date) -> list[DomainEvent]:
+    """Extends a support period (a lapsed one too, as long as the label was never cleared)."""
+    _require_active(state, community_id)
+    current = state.labels.get(name)
+    if current is None or current.cleared_on is not None or current.until is None:
+        raise LabelNotAllowed(
+            f"该居民没有可续期的“{name}”标签", f"the resident has no {name} label with a support period to renew"
+        )
+    if until.isoformat() <= max(current.until, today.isoformat()):
+        raise LabelNotAllowed(
+            f"新的期限 {until} 应晚于原期限 {current.until} 和今天",
+            f"the new end {until} must be after the current end {current.until} and today",
+        )
+    return [ResidentLabelRenewed(resident_id=state.resident_id, label=name, until=until.isoformat(), reason=reason)]
+
+
+def _active_label(state: Resident, name: str, today: date) -> Label:
+    current = state.labels.get(name)
+    if current is None or not current.active_on(today):
+        raise LabelNotAllowed(f"该居民没有“{name}”标签", f"the resident has no active {name} label")
+    return current
 
 
 def require_found(state: Resident, resident_id: str, community_id: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from shared.eventstore import EventStore
 from shared.sealing import Sealer
@@ -16,6 +19,12 @@ class Intake:
     store: EventStore
     sealer: Sealer
     digest_key: bytes
+    today: Callable[[], date] = lambda: china_today()
+    """The community's date, for labels that lapse; tests pass their own."""
+
+
+def china_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 class VersionMismatch(Exception):

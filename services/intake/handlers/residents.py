@@ -7,8 +7,8 @@ from typing import Any
 
 from services.intake import registry
 from services.intake.domain import residents as domain
-from services.intake.handlers import Intake
-from shared.contracts.intake_residents import SEALED_FIELDS, resident_stream
+from services.intake.handlers import Intake, VersionMismatch
+from shared.contracts.intake_residents import SEALED_FIELDS, SEALED_LABEL_DETAILS, resident_stream
 from shared.events import CommandContext
 from shared.masking import mask_id_number, mask_phone
 from shared.eventstore import ConcurrencyConflict, StreamAppend
@@ -91,3 +91,39 @@ async def erase_resident(intake: Intake, resident_id: str, reason: str, context:
 async def open_sealed(intake: Intake, items: list[tuple[str, str]]) -> list[str | None]:
     """Plaintexts of sealed values (None once their resident is erased)."""
     return await intake.sealer.unseal_many(items)
+
+
+async def label_resident(intake: Intake, resident_id: str, command: Any, context: CommandContext) -> domain.Resident:
+    state = await load(intake, resident_id)
+    details = command.model_dump(mode="json", exclude={"label", "since", "reason", "until"})
+    for field in SEALED_LABEL_DETAILS.get(command.label, ()):
+        if details.get(field) is not None:
+            details[field] = await intake.sealer.seal(resident_id, f"{command.label}.{field}", str(details[field]))
+    until = getattr(command, "until", None)
+    events = domain.label(
+        state, context.community_id, command.label, command.since, command.reason, details, until, intake.today()
+    )
+    return await _append(intake, state, events, context)
+
+
+async def clear_label(intake: Intake, resident_id: str, name: str, command: Any, context: CommandContext) -> domain.Resident:
+    state = await load(intake, resident_id)
+    events = domain.clear_label(state, context.community_id, name, command.on, command.reason, intake.today())
+    return await _append(intake, state, events, context)
+
+
+async def renew_label(intake: Intake, resident_id: str, name: str, command: Any, context: CommandContext) -> domain.Resident:
+    state = await load(intake, resident_id)
+    events = domain.renew_label(state, context.community_id, name, command.until, command.reason, intake.today())
+    return await _append(intake, state, events, context)
+
+
+async def _append(intake: Intake, state: domain.Resident, events: list, context: CommandContext) -> domain.Resident:
+    """A stale read loses to the writer who got there first: 412, the caller rereads."""
+    try:
+        appended = await intake.store.append(resident_stream(state.resident_id or ""), state.version, events, context)
+    except ConcurrencyConflict as conflict:
+        raise VersionMismatch(await intake.store.stream_version(resident_stream(state.resident_id or ""))) from conflict
+    for envelope in appended:
+        state = domain.evolve(state, envelope)
+    return state
