@@ -29,14 +29,33 @@ def new_household_id(community_id: str, idempotency_key: str | None) -> str:
 async def register_household(
     store: EventStore, household_id: str, command: RegisterHousehold, context: CommandContext
 ) -> tuple[domain.Household, bool]:
-    """The household, and whether this call created it (False: a retry of the same request)."""
+    """The household, and whether this call created it (False: a retry of the same request).
+
+    A new household id is the common case, so it is appended as new without loading the
+    stream first: the store refuses it when the stream exists (a retry, or a clash), and
+    only then is the stream loaded and the registration decided against it.
+    """
+    stream = household_stream(household_id)
+    new = domain.Household()
+    try:
+        appended = await store.append(
+            stream, new.version, domain.register(new, household_id, context.community_id, command), context
+        )
+    except ConcurrencyConflict:
+        return await _register_existing(store, household_id, command, context)
+    return domain.replay(appended), True
+
+
+async def _register_existing(
+    store: EventStore, household_id: str, command: RegisterHousehold, context: CommandContext
+) -> tuple[domain.Household, bool]:
     stream = household_stream(household_id)
     state = domain.replay(await store.load(stream))
     events = domain.register(state, household_id, context.community_id, command)
     try:
         appended = await store.append(stream, state.version, events, context)
     except ConcurrencyConflict:
-        return await register_household(store, household_id, command, context)
+        return await _register_existing(store, household_id, command, context)
     for envelope in appended:
         state = domain.evolve(state, envelope)
     return state, bool(appended)
