@@ -10,7 +10,7 @@ from litestar import Response
 
 from shared.events import Envelope
 from shared.eventstore import EntryId, StoredEvent
-from shared.identity import IDENTITY_HEADER, Identity, service_identity, sign_identity
+from shared.identity import IDENTITY_HEADER, Identity, IdentitySigner, service_identity
 from shared.problems import ProblemError
 
 _FORWARDED_HEADERS = ("content-type", "accept-language", "idempotency-key", "if-match")
@@ -22,7 +22,7 @@ class ServiceClient:
 
     def __init__(self, urls: dict[str, str], secret: str, timeout_s: float = 10.0):
         self.urls = urls
-        self.secret = secret
+        self.identities = IdentitySigner(secret)
         self.http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
 
     async def close(self) -> None:
@@ -38,7 +38,7 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         forwarded = {k: v for k, v in (headers or {}).items() if k.lower() in _FORWARDED_HEADERS}
-        forwarded[IDENTITY_HEADER] = sign_identity(caller, self.secret)
+        forwarded[IDENTITY_HEADER] = self.identities.token(caller)
         try:
             return await self.http.request(method, self.urls[service] + path, content=body, headers=forwarded)
         except httpx.TransportError as error:
@@ -53,7 +53,7 @@ class ServiceClient:
         response = await self.http.get(
             f"{self.urls[service]}/events",
             params={"after": str(after), "limit": limit},
-            headers={IDENTITY_HEADER: sign_identity(service_identity("gateway"), self.secret)},
+            headers={IDENTITY_HEADER: self.identities.token(service_identity("gateway"))},
         )
         response.raise_for_status()
         return [

@@ -15,6 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.db import create_engine, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
+from shared.identity import VerifiedIdentities
 from shared.relay import Relay, RelayPinger
 from shared.streams import appended_channel, events_stream
 from shared.worker import run_worker
@@ -60,7 +61,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
         dependencies={"store": provide_store},
-        state={"secret": settings.secret},
+        state={"identities": VerifiedIdentities(settings.secret)},
     )
 
 
