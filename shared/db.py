@@ -121,6 +121,21 @@ async def upsert(
     return (await conn.execute(statement)).rowcount == 1
 
 
+async def upsert_many(
+    conn: AsyncConnection, table, rows: list[dict], key: tuple[str, ...], update: tuple[str, ...]
+) -> None:  # noqa: ANN001
+    """`upsert` of several rows in one statement; no two rows may share a `key`."""
+    if is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    statement = dialect_insert(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: statement.excluded[column] for column in update}
+    )
+    await conn.execute(statement)
+
+
 async def create_tables(engine: AsyncEngine, *metadatas) -> None:  # noqa: ANN002
     """CREATE what is missing, one process at a time (see `schema_change`)."""
     async with schema_change(engine) as conn:
