@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.consumer_ledger import BatchLedger
 from shared.db import schema_change, upsert, write_transaction
 from shared.events import Envelope
 from shared.eventstore import START, EntryId, StoredEvent
@@ -91,7 +92,14 @@ class NotReady(Exception):
     """The event's predecessor in its stream has not been applied yet."""
 
 
+class _Redelivered(Exception):
+    """A batch holds an entry applied before: it goes through the one-by-one checks."""
+
+
 class Projection(Protocol):
+    """May also offer `apply_batch(conn, envelopes)`: the same effects as `apply` on each
+    envelope in turn, for a batch, in fewer statements."""
+
     async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
         """Applies one event's effects inside the consumer's transaction."""
 
@@ -171,6 +179,48 @@ class EventConsumer:
     async def handle_batch(self, source: str, events: Sequence[tuple[EntryId, Envelope]]) -> int:
         """Applies `events` in order in one transaction, stopping before the first whose
         predecessor is missing; returns how many it handled (applied or already applied)."""
+        try:
+            return await self._handle_batch_at_once(source, events)
+        except _Redelivered:
+            return await self._handle_batch_one_by_one(source, events)
+
+    async def _handle_batch_at_once(self, source: str, events: Sequence[tuple[EntryId, Envelope]]) -> int:
+        """`handle_batch` in a few statements for the whole batch, when none of its entries
+        was recorded before; raises _Redelivered (and rolls back) otherwise."""
+        async with write_transaction(self.engine) as conn:
+            ledger = await BatchLedger.open(conn, stream_versions, self.name, {e.stream_id for _, e in events})
+            handled: list[EntryId] = []
+            fresh: list[tuple[EntryId, Envelope]] = []
+            for entry_id, envelope in events:
+                applied_version = ledger.versions[envelope.stream_id]
+                if applied_version < envelope.version - 1:
+                    break  # not ready: the one-by-one path waits for it, then leaves it pending
+                handled.append(entry_id)
+                if applied_version < envelope.version:
+                    fresh.append((entry_id, envelope))
+                    ledger.versions[envelope.stream_id] = envelope.version
+            if not handled:
+                return 0
+            if await ledger.record_entries(source, handled) < len(handled):
+                raise _Redelivered
+            await ledger.forget_waiting(source, handled)
+            if fresh:
+                await self._apply_all(conn, [envelope for _, envelope in fresh])
+                await ledger.save_versions({envelope.stream_id: envelope.version for _, envelope in fresh})
+                await ledger.advance_checkpoint(source, max(entry_id for entry_id, _ in fresh))
+        self.stats.applied += len(fresh)
+        self.stats.duplicates += len(handled) - len(fresh)
+        return len(handled)
+
+    async def _apply_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        apply_batch = getattr(self.projection, "apply_batch", None)
+        if apply_batch is not None:
+            await apply_batch(conn, envelopes)
+        else:
+            for envelope in envelopes:
+                await self.projection.apply(conn, envelope)
+
+    async def _handle_batch_one_by_one(self, source: str, events: Sequence[tuple[EntryId, Envelope]]) -> int:
         handled = applied = 0
         last = None
         async with write_transaction(self.engine) as conn:

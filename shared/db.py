@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import Insert, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -119,6 +120,26 @@ async def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
     return (await conn.execute(statement)).rowcount == 1
+
+
+async def upsert_many(
+    conn: AsyncConnection, table: Table, rows: list[dict], key: tuple[str, ...], update: tuple[str, ...]
+) -> None:
+    """`upsert` of several rows in one round trip; no two rows may share a `key`."""
+    await conn.execute(_upsert_statement(table, key, update, conn.dialect.name), rows)
+
+
+@functools.cache
+def _upsert_statement(table: Table, key: tuple[str, ...], update: tuple[str, ...], dialect: str) -> Insert:
+    # Built once and given rows as parameters: SQLAlchemy then compiles it once, not per batch.
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: statement.excluded[column] for column in update}
+    )
 
 
 async def create_tables(engine: AsyncEngine, *metadatas) -> None:  # noqa: ANN002

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.eventstore import EntryId, EventStore
-from shared.identity import IDENTITY_HEADER, Identity, InvalidIdentity, verify_identity
+from shared.identity import IDENTITY_HEADER, Identity, InvalidIdentity, VerifiedIdentities
 from shared.problems import ProblemError, exception_handlers
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -114,25 +114,26 @@ def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def identity_of(request: Request, secret: str) -> Identity:
+def identity_of(request: Request, identities: VerifiedIdentities) -> Identity:
     """The gateway-signed identity of the caller; services trust nothing else."""
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         raise ProblemError("unauthenticated")
     try:
-        return verify_identity(token, secret)
+        return identities.verify(token)
     except InvalidIdentity as error:
         raise ProblemError("unauthenticated") from error
 
 
 def events_route(secret: str) -> Any:
     """`GET /events?after=<entry id>&limit=`: the store (dependency `store`) for other services."""
+    identities = VerifiedIdentities(secret)
 
     @get("/events", summary="Events after a cursor, in visible order (services only)", tags=["internal"])
     async def events(
         request: Request, store: NamedDependency[EventStore], after: FromQuery[str] = "0-0", limit: FromQuery[int] = 500
     ) -> dict[str, Any]:
-        caller = identity_of(request, secret)
+        caller = identity_of(request, identities)
         if not caller.is_service:
             raise ProblemError("forbidden")
         try:

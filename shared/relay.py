@@ -167,11 +167,16 @@ class Relay:
                 continue
             if published:
                 rechecks = []
+                if published >= self.batch_size:
+                    continue  # more may be waiting
+                # A short batch took everything visible: an append since then has pinged
+                # us, so wait for its ping instead of reading the store once more.
             elif rechecks:
                 # Pinged, but nothing visible yet (PostgreSQL: an older transaction is still
                 # open somewhere on the server): look again soon, not after a whole poll.
                 await _sleep_or_stop(stop, rechecks.pop(0))
-            elif await wake.wait(stop, idle_poll_s):
+                continue
+            if await wake.wait(stop, idle_poll_s):
                 rechecks = list(_RECHECKS_AFTER_PING_S)
 
 

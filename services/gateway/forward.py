@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 from litestar import Response
 
+from services.gateway.http11 import Answer, Http11Client, TransportError
 from shared.events import Envelope
 from shared.eventstore import EntryId, StoredEvent
-from shared.identity import IDENTITY_HEADER, Identity, service_identity, sign_identity
+from shared.identity import IDENTITY_HEADER, Identity, IdentitySigner, service_identity
 from shared.problems import ProblemError
 
 _FORWARDED_HEADERS = ("content-type", "accept-language", "idempotency-key", "if-match")
@@ -22,10 +23,13 @@ class ServiceClient:
 
     def __init__(self, urls: dict[str, str], secret: str, timeout_s: float = 10.0):
         self.urls = urls
-        self.secret = secret
-        self.http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
+        self.identities = IdentitySigner(secret)
+        self.commands = {service: Http11Client(url, timeout_s) for service, url in urls.items()}
+        self.http = httpx.AsyncClient(timeout=timeout_s)  # catch-up pages: rare, so the general client
 
     async def close(self) -> None:
+        for client in self.commands.values():
+            await client.close()
         await self.http.aclose()
 
     async def send(
@@ -36,12 +40,12 @@ class ServiceClient:
         caller: Identity,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         forwarded = {k: v for k, v in (headers or {}).items() if k.lower() in _FORWARDED_HEADERS}
-        forwarded[IDENTITY_HEADER] = sign_identity(caller, self.secret)
+        forwarded[IDENTITY_HEADER] = self.identities.token(caller)
         try:
-            return await self.http.request(method, self.urls[service] + path, content=body, headers=forwarded)
-        except httpx.TransportError as error:
+            return await self.commands[service].request(method, path, body or b"", forwarded)
+        except TransportError as error:
             raise ProblemError(
                 "service_unavailable",
                 detail_zh=f"{service} 服务暂时无法访问",
@@ -53,7 +57,7 @@ class ServiceClient:
         response = await self.http.get(
             f"{self.urls[service]}/events",
             params={"after": str(after), "limit": limit},
-            headers={IDENTITY_HEADER: sign_identity(service_identity("gateway"), self.secret)},
+            headers={IDENTITY_HEADER: self.identities.token(service_identity("gateway"))},
         )
         response.raise_for_status()
         return [
@@ -62,7 +66,7 @@ class ServiceClient:
         ]
 
 
-def passthrough(response: httpx.Response) -> Response[Any]:
+def passthrough(response: Answer) -> Response[Any]:
     """The owning service's answer (a problem, usually) as the gateway's own."""
     headers = {k: v for k, v in response.headers.items() if k.lower() in _RETURNED_HEADERS}
     return Response(

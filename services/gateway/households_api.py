@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
+from services.gateway.http11 import Answer
 from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as view
@@ -126,7 +126,7 @@ class HouseholdsController(Controller):
 
 
 async def _as_read_model(
-    answer: httpx.Response, engine: GatewayEngine, settings: GatewaySettings, community_id: str
+    answer: Answer, engine: GatewayEngine, settings: GatewaySettings, community_id: str
 ) -> Response[Any]:
     """Answers a successful write once the read model shows it, so a following GET sees it too."""
     if answer.status_code >= 300:

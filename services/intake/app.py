@@ -17,6 +17,7 @@ from services.intake.registry import registry_metadata
 from shared.db import create_engine, create_tables, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
+from shared.identity import VerifiedIdentities
 from shared.relay import Relay, RelayPinger
 from shared.sealing import Sealer, key_encryption_key
 from shared.streams import appended_channel, events_stream
@@ -69,7 +70,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
         dependencies={"intake": provide_intake, "store": provide_store},
-        state={"secret": settings.secret},
+        state={"identities": VerifiedIdentities(settings.secret)},
     )
 
 

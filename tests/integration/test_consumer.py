@@ -143,6 +143,26 @@ async def test_an_event_whose_predecessor_is_missing_waits_and_is_applied_after_
     assert await projection.tallies(engine) == {"resident-wang": StreamTally(2, 2, 0)}
 
 
+async def test_a_batch_is_applied_in_order_up_to_the_first_event_that_must_wait(store, redis, engine, projection):
+    await store.append("resident-wang", 0, [registered(), visit(1), visit(2)], context())
+    await store.append("resident-li", 0, [registered(1)], context())
+    wang_1, wang_2, wang_3, li_1 = await read_everything(store)
+    consumer = await bare_consumer(engine, redis, projection)
+    batch = [(e.entry_id, e.envelope) for e in (wang_1, wang_2, li_1, wang_3)]
+
+    assert await consumer.handle_batch(SOURCE, [batch[0], batch[3]]) == 1  # wang v3 waits for v2
+    assert await consumer.handle_batch(SOURCE, batch) == 4  # wang v1 again: checked one by one
+
+    assert await projection.tallies(engine) == {
+        "resident-wang": StreamTally(3, 3, 0),
+        "resident-li": StreamTally(1, 1, 0),
+    }
+    assert (consumer.stats.applied, consumer.stats.duplicates) == (4, 1)
+    assert await consumer.checkpoint(SOURCE) == li_1.entry_id
+    assert await consumer.handle_batch(SOURCE, batch) == 4
+    assert (consumer.stats.applied, consumer.stats.duplicates) == (4, 5)
+
+
 # -- replicas, dead and alive ---------------------------------------------------------------
 
 

@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 import jwt
 import pytest
 
+import shared.identity
+
 from services.gateway.auth import identity_for, issue_access_token
 from services.gateway.org import Community, District, OrgChart, Street, User
 from shared.identity import (
     IDENTITY_HEADER,
     Identity,
+    IdentitySigner,
     InvalidIdentity,
+    VerifiedIdentities,
     identity_from_headers,
     service_identity,
     sign_identity,
@@ -190,3 +194,37 @@ def test_a_request_without_a_valid_identity_is_a_401_problem(headers):
         identity_from_headers(headers, SECRET)
 
     assert raised.value.status == 401
+
+
+def test_a_verified_identity_is_remembered_only_until_its_token_expires(monkeypatch):
+    identities = VerifiedIdentities(SECRET)
+    token = sign_identity(worker_in_mianzhou(), SECRET, ttl_s=60)
+
+    assert identities.verify(token) == identities.verify(token) == worker_in_mianzhou()
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def expired(token: str, secret: str):
+        raise InvalidIdentity("Signature has expired")
+
+    monkeypatch.setattr(shared.identity, "_verify", expired)  # PyJWT reads its own clock
+    with pytest.raises(InvalidIdentity):
+        identities.verify(token)
+
+
+def test_remembered_identities_still_refuse_a_forged_token():
+    identities = VerifiedIdentities(SECRET)
+    identities.verify(sign_identity(worker_in_mianzhou(), SECRET))
+    forged = sign_identity(worker_in_mianzhou(), "another-secret-of-at-least-32-bytes!!")
+
+    with pytest.raises(InvalidIdentity):
+        identities.verify(forged)
+
+
+def test_the_gateway_reuses_a_callers_signed_identity_and_signs_a_changed_one_anew():
+    signer = IdentitySigner(SECRET)
+    worker = worker_in_mianzhou()
+    auditor = worker.model_copy(update={"roles": ("auditor",)})
+
+    assert signer.token(worker) == signer.token(worker)
+    assert verify_identity(signer.token(auditor), SECRET) == auditor

@@ -6,7 +6,7 @@ the event types it projects.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +18,8 @@ VIEW_SOURCES = ("intake",)
 
 views_metadata = MetaData()
 
-Projector = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+Projector = Callable[[AsyncConnection, Sequence[Envelope]], Awaitable[None]]
+"""Applies a run of events, in order, to one view."""
 
 
 class ViewsProjection:
@@ -28,8 +29,16 @@ class ViewsProjection:
         self.projectors = projectors
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        for project in self.projectors.get(envelope.type, ()):
-            await project(conn, envelope)
+        await self.apply_batch(conn, [envelope])
+
+    async def apply_batch(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+        """Each view gets the batch's events of the types it registered, in order."""
+        runs: dict[Projector, list[Envelope]] = {}
+        for envelope in envelopes:
+            for project in self.projectors.get(envelope.type, ()):
+                runs.setdefault(project, []).append(envelope)
+        for project, run in runs.items():
+            await project(conn, run)
 
 
 def all_views() -> ViewsProjection:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import time
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, and_, or_, select
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
 from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
-from shared.db import upsert
+from shared.db import upsert_many
 from shared.events import Envelope
 
 households = Table(
@@ -33,34 +34,49 @@ households = Table(
 )
 
 
-async def project_household(conn: AsyncConnection, envelope: Envelope) -> None:
-    household_id = envelope.data["household_id"]
-    current = await conn.scalar(select(households.c.document).where(households.c.id == household_id))
-    document = household_document(current, envelope)
-    people = [document["head"], *(document["members"] or [])]
-    await upsert(
+async def project_households(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """One read of the households the batch changes (a registration needs none) and one
+    write of their new rows."""
+    documents: dict[str, dict[str, Any] | None] = {}
+    unread = {
+        envelope.data["household_id"]
+        for envelope in envelopes
+        if envelope.type != HouseholdRegistered.event_type
+    }
+    if unread:
+        rows = await conn.execute(select(households.c.id, households.c.document).where(households.c.id.in_(unread)))
+        documents.update({row.id: row.document for row in rows})
+    for envelope in envelopes:
+        household_id = envelope.data["household_id"]
+        documents[household_id] = household_document(documents.get(household_id), envelope)
+    await upsert_many(
         conn,
         households,
-        {
-            "id": household_id,
-            "community_id": document["community_id"],
-            "created_at": document["created_at"],
-            "head_name": document["head"]["name"],
-            "names": " ".join(person["name"] for person in people),
-            "compound": document["address"]["compound"],
-            "building": document["address"]["building"],
-            "household_size": document["household_size"],
-            "version": document["version"],
-            "document": document,
-        },
+        [_row(household_id, document) for household_id, document in documents.items()],
         key=("id",),
         update=("head_name", "names", "compound", "building", "household_size", "version", "document"),
     )
 
 
+def _row(household_id: str, document: dict[str, Any]) -> dict[str, Any]:
+    people = [document["head"], *(document["members"] or [])]
+    return {
+        "id": household_id,
+        "community_id": document["community_id"],
+        "created_at": document["created_at"],
+        "head_name": document["head"]["name"],
+        "names": " ".join(person["name"] for person in people),
+        "compound": document["address"]["compound"],
+        "building": document["address"]["building"],
+        "household_size": document["household_size"],
+        "version": document["version"],
+        "document": document,
+    }
+
+
 PROJECTORS = {
-    HouseholdRegistered.event_type: [project_household],
-    HouseholdChanged.event_type: [project_household],
+    HouseholdRegistered.event_type: [project_households],
+    HouseholdChanged.event_type: [project_households],
 }
 
 

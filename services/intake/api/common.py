@@ -39,7 +39,7 @@ def expected_version(if_match: str | None) -> int:
 
 
 def caller(request: Request, community_id: str, *, writes: bool) -> Identity:
-    identity = identity_of(request, request.app.state.secret)
+    identity = identity_of(request, request.app.state.identities)
     allowed = identity.can_write(community_id) if writes else identity.can_see(community_id)
     if not allowed and not identity.is_service:
         raise ProblemError("forbidden" if identity.can_see(community_id) else "not_found")

@@ -158,7 +158,7 @@ class OpenSealed(BaseModel):
 @post("/sealed/open", summary="Plaintexts of sealed values (gateway only)", tags=["internal"], status_code=200)
 async def open_sealed(request: Request, data: JSONBody[OpenSealed], intake: NamedDependency[Intake]) -> dict[str, Any]:
     """The gateway decides who may see what, and logs every whole view it shows."""
-    if not identity_of(request, request.app.state.secret).is_service:
+    if not identity_of(request, request.app.state.identities).is_service:
         raise ProblemError("forbidden")
     unknown = sorted({item.field for item in data.items} - set(sealed_field_names()))
     if unknown:
