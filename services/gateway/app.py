@@ -21,6 +21,7 @@ from services.gateway.codelists_api import code_list_route
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
 from services.gateway.org import org_metadata
+from services.gateway.personal_data import PersonalData, audit_metadata
 from services.gateway.org_api import org_routes
 from services.gateway.seed import seed_demo
 from services.gateway.settings import GatewaySettings
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 async def open_database(settings: GatewaySettings) -> AsyncEngine:
     engine = create_engine(settings.database_url(), settings.database_schema())
     await ensure_schema(engine, settings.database_schema())
-    await create_tables(engine, org_metadata, views_metadata, consumer_metadata)
+    await create_tables(engine, org_metadata, views_metadata, consumer_metadata, audit_metadata)
     return engine
 
 
@@ -77,6 +78,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
             log.info("seeded the demo district")
         resources["engine"] = engine
         resources["services"] = ServiceClient(settings.service_urls(), settings.secret)
+        resources["personal_data"] = PersonalData(resources["services"], engine)  # type: ignore[arg-type]
         try:
             yield
         finally:
@@ -89,6 +91,9 @@ def create_api(settings: GatewaySettings) -> Litestar:
 
     async def provide_services() -> ServiceClient:
         return resources["services"]  # type: ignore[return-value]
+
+    async def provide_personal_data() -> PersonalData:
+        return resources["personal_data"]  # type: ignore[return-value]
 
     async def provide_settings() -> GatewaySettings:
         return settings
@@ -103,7 +108,12 @@ def create_api(settings: GatewaySettings) -> Litestar:
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
-        dependencies={"gateway_engine": provide_engine, "services": provide_services, "settings": provide_settings},
+        dependencies={
+            "gateway_engine": provide_engine,
+            "services": provide_services,
+            "settings": provide_settings,
+            "personal_data": provide_personal_data,
+        },
     )
     app.openapi_config.components = Components(security_schemes=openapi_security_schemes())  # type: ignore[union-attr]
     return app

@@ -11,20 +11,35 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.http11 import Answer
+from services.gateway.personal_data import PersonalData
 from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as view
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
-from shared.masking import mask_phone
 from shared.problems import ProblemError
 
 PATH = "/api/v1/communities/{community_id:str}/households"
 
 
-def listed(document: dict[str, Any]) -> dict[str, Any]:
-    people = [document["head"], *(document["members"] or [])]
-    masked = [{**person, "phone": mask_phone(person.get("phone"))} for person in people]
-    return {**document, "head": masked[0], "members": masked[1:]}
+async def shown(
+    personal_data: PersonalData,
+    identity: Caller,
+    community_id: str,
+    documents: list[dict[str, Any]],
+    resource: str,
+    *,
+    whole: bool = False,
+) -> list[dict[str, Any]]:
+    """Households with their people's personal data masked, or whole (and logged) where
+    asked and allowed; one call to intake for the whole page."""
+    people = [person for document in documents for person in [document["head"], *(document["members"] or [])]]
+    opened = iter(await personal_data.show(identity, community_id, people, resource, whole=whole))
+    result = []
+    for document in documents:
+        head = next(opened)
+        members = [next(opened) for _ in document["members"] or []]
+        result.append({**document, "head": head, "members": members})
+    return result
 
 
 async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
@@ -71,6 +86,7 @@ class HouseholdsController(Controller):
         community_id: FromPath[str],
         identity: Caller,
         gateway_engine: GatewayEngine,
+        personal_data: NamedDependency[PersonalData],
         q: str | None = Parameter(default=None, max_length=50, description="a name, or part of one"),
         compound: str | None = Parameter(default=None, max_length=50),
         building: str | None = Parameter(default=None, max_length=20),
@@ -86,16 +102,25 @@ class HouseholdsController(Controller):
             raise ProblemError(
                 "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
             ) from error
-        return {"items": [listed(item) for item in items], "next_cursor": next_cursor}
+        resource = f"/api/v1/communities/{community_id}/households"
+        return {"items": await shown(personal_data, identity, community_id, items, resource), "next_cursor": next_cursor}
 
     @get("/{household_id:str}", summary="One household")
     async def get_one(
-        self, community_id: FromPath[str], household_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine
+        self,
+        community_id: FromPath[str],
+        household_id: FromPath[str],
+        identity: Caller,
+        gateway_engine: GatewayEngine,
+        personal_data: NamedDependency[PersonalData],
     ) -> Response[dict[str, Any]]:
+        """Phones and ID numbers whole for community workers and heads (each view logged), masked for others."""
         await check_record(gateway_engine, identity, community_id)
         document = await view.get_household(gateway_engine, community_id, household_id)
         if document is None:
             raise ProblemError("not_found", detail_zh="找不到该户", detail_en="no such household")
+        resource = f"/api/v1/communities/{community_id}/households/{household_id}"
+        [document] = await shown(personal_data, identity, community_id, [document], resource, whole=True)
         return Response(document, headers={"ETag": f'"{document["version"]}"'})
 
     @patch(
@@ -128,16 +153,13 @@ class HouseholdsController(Controller):
 async def _as_read_model(
     answer: Answer, engine: GatewayEngine, settings: GatewaySettings, community_id: str
 ) -> Response[Any]:
-    """Answers a successful write once the read model shows it, so a following GET sees it too."""
+    """Intake's answer (personal data masked), once the read model shows the write, so a
+    following GET sees it too."""
     if answer.status_code >= 300:
         return passthrough(answer)
-    written = answer.json()
-    document = written
+    document = answer.json()
     if settings.read_your_writes_s > 0:
-        shown = await view.wait_for_household(
-            engine, community_id, written["id"], written["version"], settings.read_your_writes_s
-        )
-        document = shown or written
+        await view.wait_for_household(engine, community_id, document["id"], document["version"], settings.read_your_writes_s)
     return Response(
         document,
         status_code=answer.status_code,
