@@ -44,6 +44,17 @@ class ResidentRegistered(DomainEvent):
 
 
 @event
+class ResidentChanged(DomainEvent):
+    """The person's details as now recorded (on the household survey, say): a full record."""
+
+    event_type = "intake.ResidentChanged"
+
+    resident_id: str
+    person: ResidentRecord
+    address: AddressRecord | None = None
+
+
+@event
 class ResidentMergedInto(DomainEvent):
     """This record was a duplicate; `survivor_id` is the person from now on."""
 

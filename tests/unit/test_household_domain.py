@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from services.intake.domain import households as domain
+from shared.contracts.intake import PersonRecord
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
 from shared.events import Envelope
 
@@ -42,9 +43,30 @@ def stored(events, community_id="c-mianzhou", start_version=0):
     ]
 
 
+def people_of(command: RegisterHousehold) -> list[PersonRecord]:
+    """The people as recorded; the handler seals their data and gives them resident ids."""
+    return [
+        PersonRecord.model_validate({**person.model_dump(), "resident_id": f"r{slot}"})
+        for slot, person in enumerate([command.head, *command.members])
+    ]
+
+
+def register(content=WANG_XIUYING, digest="d1"):
+    command = RegisterHousehold.model_validate(content)
+    return domain.register("h1", command, people_of(command), digest)
+
+
 def registered_household():
-    events = domain.register(domain.Household(), "h1", "c-mianzhou", RegisterHousehold.model_validate(WANG_XIUYING))
-    return domain.replay(stored(events))
+    return domain.replay(stored(register()))
+
+
+def plain(household):
+    return household.document
+
+
+def changes(household, change, community_id="c-mianzhou"):
+    command = ChangeHousehold.model_validate(change)
+    return domain.changes(household, "h1", community_id, command, plain(household))
 
 
 def test_a_registered_household_derives_its_size_and_keeps_every_ledger_column():
@@ -52,52 +74,56 @@ def test_a_registered_household_derives_its_size_and_keeps_every_ledger_column()
     assert household.version == 1
     assert household.document["household_size"] == 2
     assert household.document["head"]["phone"] == "13812345678"
+    assert household.document["head"]["resident_id"] == "r0"
     assert household.document["members"][0]["relation"] == "20"
     assert household.document["needs"] == "老人助餐"
 
 
-def test_retrying_the_same_registration_decides_nothing():
-    household = registered_household()
-    again = domain.register(household, "h1", "c-mianzhou", RegisterHousehold.model_validate(WANG_XIUYING))
-    assert again == []
+def test_the_same_request_again_is_a_retry():
+    assert domain.is_retry(registered_household(), "h1", "c-mianzhou", "d1")
+    assert not domain.is_retry(domain.Household(), "h1", "c-mianzhou", "d1")
 
 
 def test_the_same_household_id_with_other_content_is_refused():
-    household = registered_household()
-    other = {**WANG_XIUYING, "needs": "就业岗位"}
     with pytest.raises(domain.HouseholdAlreadyRegistered):
-        domain.register(household, "h1", "c-mianzhou", RegisterHousehold.model_validate(other))
+        domain.is_retry(registered_household(), "h1", "c-mianzhou", "another-request")
 
 
 def test_a_change_records_only_the_sections_that_differ():
     household = registered_household()
-    command = ChangeHousehold.model_validate({"needs": "就业岗位", "address": WANG_XIUYING["address"]})
-    (changed,) = domain.change(household, "h1", "c-mianzhou", command)
-    assert changed.changed == ["needs"]
-    after = domain.replay(stored([*domain.register(domain.Household(), "h1", "c-mianzhou", RegisterHousehold.model_validate(WANG_XIUYING)), changed]))
+    sections = changes(household, {"needs": "就业岗位", "address": WANG_XIUYING["address"]})
+    assert list(sections) == ["needs"]
+    (changed,) = domain.change("h1", sections)
+    after = domain.replay(stored([*register(), changed]))
     assert after.version == 2
     assert after.document["needs"] == "就业岗位"
     assert after.document["address"]["compound"] == "幸福楼院"
 
 
+def test_a_person_sent_unchanged_is_not_a_change_although_the_record_has_a_resident_id():
+    household = registered_household()
+    head = {**WANG_XIUYING["head"], "phone": "13812345678"}
+    assert changes(household, {"head": head}) == {}
+
+
 def test_a_change_that_changes_nothing_decides_nothing():
     household = registered_household()
-    assert domain.change(household, "h1", "c-mianzhou", ChangeHousehold.model_validate({"needs": "老人助餐"})) == []
+    assert changes(household, {"needs": "老人助餐"}) == {}
+    assert domain.change("h1", {}) == []
 
 
 def test_replacing_the_members_recomputes_the_household_size():
     household = registered_household()
-    (changed,) = domain.change(household, "h1", "c-mianzhou", ChangeHousehold.model_validate({"members": []}))
+    (changed,) = domain.change("h1", changes(household, {"members": []}))
     after = domain.evolve(household, stored([changed], start_version=1)[0])
     assert after.document["household_size"] == 1
 
 
 def test_a_household_of_another_community_cannot_be_changed():
-    household = registered_household()
     with pytest.raises(domain.HouseholdNotFound):
-        domain.change(household, "h1", "c-dongjin", ChangeHousehold.model_validate({"needs": "x"}))
+        changes(registered_household(), {"needs": "x"}, community_id="c-dongjin")
 
 
 def test_an_unregistered_household_cannot_be_changed():
     with pytest.raises(domain.HouseholdNotFound):
-        domain.change(domain.Household(), "h1", "c-mianzhou", ChangeHousehold.model_validate({"needs": "x"}))
+        domain.changes(domain.Household(), "h1", "c-mianzhou", ChangeHousehold.model_validate({"needs": "x"}), {})

@@ -9,6 +9,7 @@ from services.intake.domain import DomainError
 from shared.contracts.intake import AddressRecord
 from shared.contracts.intake_residents import (
     ResidentAbsorbed,
+    ResidentChanged,
     ResidentErased,
     ResidentLabelCleared,
     ResidentLabelled,
@@ -121,6 +122,14 @@ def register(
             resident_id=resident_id, person=person, address=address, household_id=household_id, relation=relation
         )
     ]
+
+
+def change(state: Resident, person: ResidentRecord, address: AddressRecord | None) -> list[DomainEvent]:
+    """A change of a resident's details made through their household; nothing for a
+    record that is erased or merged away (the household keeps what was typed)."""
+    if not state.exists or state.erased or state.merged_into:
+        return []
+    return [ResidentChanged(resident_id=state.resident_id, person=person, address=address)]
 
 
 def merge(survivor: Resident, duplicate: Resident, community_id: str) -> tuple[list[DomainEvent], list[DomainEvent]]:

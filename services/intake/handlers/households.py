@@ -13,7 +13,7 @@ from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
-from services.intake.handlers.residents import index_entry, masked, opened, person_resident_id, sealed
+from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
 from shared.contracts.intake import AddressRecord, PersonRecord
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
@@ -94,8 +94,15 @@ async def change_household(
             if (person.name, person.birth_month) not in known:
                 joined.append(_resident_registered(record, address, household_id))
                 entries.append(index_entry(intake, resident_id, person))
+            else:
+                joined.append(await _resident_changed(intake, record, sections.get("address")))
         sections[name] = recorded if name == "members" else recorded[0]
     events = domain.change(household_id, sections)
+    if "address" in sections:  # everyone else in the household moves with it
+        touched = {append.stream_id for append in joined}
+        for person in _people(state.document):
+            if person.get("resident_id") and resident_stream(person["resident_id"]) not in touched:
+                joined.append(await _resident_changed(intake, PersonRecord.model_validate(person), sections["address"]))
     try:
         appended = await intake.store.append_all([StreamAppend(stream, state.version, events), *joined], context)
     except ConcurrencyConflict as conflict:
@@ -129,6 +136,12 @@ async def masked_document(intake: Intake, document: dict[str, Any]) -> dict[str,
 
 def _people(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [document["head"], *(document.get("members") or [])] if document else []
+
+
+async def _resident_changed(intake: Intake, record: PersonRecord, address: AddressRecord | None) -> StreamAppend:
+    state = await load(intake, record.resident_id)
+    events = residents.change(state, ResidentRecord.model_validate(record.model_dump()), address)
+    return StreamAppend(resident_stream(record.resident_id), state.version, events)
 
 
 def _resident_registered(record: PersonRecord, address: AddressRecord, household_id: str) -> StreamAppend:
