@@ -90,6 +90,15 @@ FIELD_LABELS: dict[str, Text] = {
     "room": Text("房号", "room"),
     "can_offer": Text("可为社区提供的服务", "what the household can offer"),
     "needs": Text("对社区服务的需求", "what the household needs"),
+    "channel": Text("反映渠道", "channel"),
+    "text": Text("反映内容", "report text"),
+    "place": Text("发生地点", "place"),
+    "reporter": Text("反映人", "reporter"),
+    "resident_id": Text("居民编号", "resident id"),
+    "category": Text("类别", "category"),
+    "note": Text("说明", "note"),
+    "reply": Text("答复内容", "reply"),
+    "report_id": Text("民情反映编号", "report id"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.
@@ -142,6 +151,10 @@ FIELD_MESSAGES: dict[str, Text] = {
     ),
     "cannot_clear": Text("{label}不能清空", "{label} cannot be cleared"),
     "empty_change": Text("修改至少要包含一个字段", "a change must include at least one field"),
+    "reporter_form": Text(
+        "{label}应填居民编号，或姓名加联系电话；匿名反映请不填{label}",
+        "{label} needs a resident_id, or a name with a phone; leave {label} out for an anonymous report",
+    ),
 }
 
 _CODE_BY_PYDANTIC_TYPE = {
