@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import (
     BigInteger,
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 # -- the clock ----------------------------------------------------------------------------
 
 
+@runtime_checkable
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, UTC."""

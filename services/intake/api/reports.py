@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -21,6 +22,7 @@ from shared.sealing import Sealer
 
 PATH = "/communities/{community_id:str}/reports"
 ONE = PATH + "/{report_id:str}"
+log = logging.getLogger(__name__)
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match")]
 
 
@@ -71,7 +73,7 @@ async def get_reporter(
         state = await handlers.get_report(store, report_id, community_id)
     except DomainError as error:
         raise problem_for(error) from error
-    request.logger.info("whole view: reporter of report %s by %s", report_id, identity.subject)
+    log.info("whole view: reporter of report %s by %s", report_id, identity.subject)
     return await handlers.unsealed_reporter(sealer, state)
 
 
