@@ -96,7 +96,6 @@ FIELD_LABELS: dict[str, Text] = {
     "reporter": Text("反映人", "reporter"),
     "resident_id": Text("居民编号", "resident id"),
     "category": Text("类别", "category"),
-    "note": Text("说明", "note"),
     "reply": Text("答复内容", "reply"),
     "report_id": Text("民情反映编号", "report id"),
 }

@@ -109,7 +109,7 @@ class ReportSentiment(Command):
 
 class TriageReport(Command):
     category: Category
-    note: Note = None
+    remarks: Note = None
 
 
 class ReplyToReporter(Command):
@@ -118,7 +118,7 @@ class ReplyToReporter(Command):
 
 
 class CloseReport(Command):
-    note: Note = None
+    remarks: Note = None
 
 
 class LinkReport(Command):
@@ -172,7 +172,7 @@ class ReportTriaged(DomainEvent):
     report_id: str
     category: str
     routed_to: str
-    note: str | None = None
+    remarks: str | None = None
 
 
 @event
@@ -188,7 +188,7 @@ class ReportClosed(DomainEvent):
     event_type = "intake.ReportClosed"
 
     report_id: str
-    note: str | None = None
+    remarks: str | None = None
 
 
 @event
@@ -289,9 +289,9 @@ def report_document(document: dict[str, Any] | None, envelope: Envelope) -> dict
             "status": "reported",
             "category": None,
             "routed_to": None,
-            "triage_note": None,
+            "triage_remarks": None,
             "reply": None,
-            "close_note": None,
+            "close_remarks": None,
             "duplicate_of": None,
             "deadlines": {
                 "triage": {"due_at": data["triage_due_at"], "overdue": False, "met_late": False},
@@ -303,11 +303,11 @@ def report_document(document: dict[str, Any] | None, envelope: Envelope) -> dict
         return {}
     elif kind == ReportTriaged.event_type:
         document = {**document, "status": "triaged", "category": data["category"], "routed_to": data["routed_to"],
-                    "triage_note": data.get("note")}
+                    "triage_remarks": data.get("remarks")}
     elif kind == ReportReplied.event_type:
         document = {**document, "status": "replied", "reply": data["reply"]}
     elif kind == ReportClosed.event_type:
-        document = {**document, "status": "closed", "close_note": data.get("note")}
+        document = {**document, "status": "closed", "close_remarks": data.get("remarks")}
     elif kind == ReportLinked.event_type:
         document = {**document, "duplicate_of": data["duplicate_of"]}
     elif kind in _STEP_OF_OVERDUE:

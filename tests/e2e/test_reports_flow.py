@@ -75,7 +75,7 @@ def test_a_report_is_triaged_routed_to_mediation_replied_and_closed(any_platform
     unguarded = platform.gateway.post(reports("c-mianzhou", report["id"], "triage"), json={"category": "dispute"}, headers=worker)
     problem(unguarded, 428, "precondition_required")
 
-    triaged = act(platform, "community_worker", report, "triage", {"category": "dispute", "note": "邻里漏水纠纷"})
+    triaged = act(platform, "community_worker", report, "triage", {"category": "dispute", "remarks": "邻里漏水纠纷"})
     assert triaged.status_code == 200, triaged.text
     assert (triaged.json()["routed_to"], triaged.json()["version"], triaged.headers["etag"]) == ("mediation", 2, '"2"')
     routed = eventually(lambda: [e for e in stream_events(platform, "intake.ReportTriaged") if e.data["report_id"] == report["id"]])
@@ -87,7 +87,7 @@ def test_a_report_is_triaged_routed_to_mediation_replied_and_closed(any_platform
     problem(stale, 412, "precondition_failed")
     replied = act(platform, "community_worker", report, "reply", {"reply": "已转调解室，明天上门"}, 2)
     assert (replied.status_code, replied.json()["status"]) == (200, "replied"), replied.text
-    closed = act(platform, "community_worker", report, "close", {"note": "双方已达成协议"}, 3)
+    closed = act(platform, "community_worker", report, "close", {"remarks": "双方已达成协议"}, 3)
     assert (closed.status_code, closed.json()["status"], closed.json()["version"]) == (200, "closed", 4), closed.text
     refused = act(platform, "community_worker", report, "reply", {"reply": "再说一次"}, 4)
     assert "closed" in problem(refused, 409, "illegal_transition")["detail"] or refused.json()["detail"]

@@ -156,7 +156,7 @@ def triage(state: Report, report_id: str, community_id: str, command: TriageRepo
     if state.status != "reported":
         raise IllegalTransition("该反映已分类，不能重复分类", "this report was already triaged")
     triaged = ReportTriaged(
-        report_id=report_id, category=command.category, routed_to=ROUTES[command.category], note=command.note
+        report_id=report_id, category=command.category, routed_to=ROUTES[command.category], remarks=command.remarks
     )
     late = [ReportTriageOverdueResolved(report_id=report_id)] if state.triage_overdue else []
     return [triaged, *late]
@@ -176,7 +176,7 @@ def close(state: Report, report_id: str, community_id: str, command: CloseReport
     _check_open(state, report_id, community_id)
     if state.status != "replied":
         raise IllegalTransition("须先答复反映人，才能结案", "a report is closed only after the reporter got a reply")
-    return [ReportClosed(report_id=report_id, note=command.note)]
+    return [ReportClosed(report_id=report_id, remarks=command.remarks)]
 
 
 def link(state: Report, report_id: str, community_id: str, target: Report, target_id: str) -> list[DomainEvent]:
