@@ -107,6 +107,14 @@ FIELD_LABELS: dict[str, Text] = {
     "on": Text("日期", "date"),
     "duplicate_id": Text("重复记录", "duplicate record"),
     "needs": Text("对社区服务的需求", "what the household needs"),
+    "channel": Text("反映渠道", "channel"),
+    "text": Text("反映内容", "report text"),
+    "place": Text("发生地点", "place"),
+    "reporter": Text("反映人", "reporter"),
+    "resident_id": Text("居民编号", "resident id"),
+    "category": Text("类别", "category"),
+    "reply": Text("答复内容", "reply"),
+    "report_id": Text("民情反映编号", "report id"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.
@@ -189,6 +197,10 @@ FIELD_MESSAGES: dict[str, Text] = {
     "future_date": Text("{label}晚于今天：{input}", "{label} is in the future: {input}"),
     "until_before_release": Text("{label}应晚于获释日期", "{label} must be after the release date"),
     "empty_change": Text("修改至少要包含一个字段", "a change must include at least one field"),
+    "reporter_form": Text(
+        "{label}应填居民编号，或姓名加联系电话；匿名反映请不填{label}",
+        "{label} needs a resident_id, or a name with a phone; leave {label} out for an anonymous report",
+    ),
 }
 
 _CODE_BY_PYDANTIC_TYPE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -50,10 +51,24 @@ class ServiceSettings(BaseSettings):
     claim_idle_ms: int = Field(1_000, validation_alias="FIVEZERO_CLAIM_IDLE_MS")
     """A pending message idle this long is claimed by a live replica and retried."""
 
+    deadline_policy: dict[str, dict[str, timedelta]] = Field({}, validation_alias="FIVEZERO_DEADLINE_POLICY")
+    """Per-community deadlines overriding the pillars' defaults (`shared.deadlines`), as JSON:
+    `{"c-mianzhou": {"report.triage": "PT12H"}, "*": {"report.reply": "P5D"}}`."""
+
+    deadline_poll_s: float = Field(1.0, validation_alias="FIVEZERO_DEADLINE_POLL_S")
+    """How often the worker's deadline scheduler looks for steps gone overdue."""
+
+    clock_offset_file: Path | None = Field(None, validation_alias="FIVEZERO_CLOCK_OFFSET_FILE")
+    """A file holding seconds added to every clock reading (tests move time with it).
+    Demo mode only: refused in production."""
+
     def check_production_safety(self) -> None:
-        """Refuses to serve real data signed with the well-known development secret."""
+        """Refuses to serve real data signed with the well-known development secret,
+        or on a clock that a file can move."""
         if not self.demo and self.secret == DEV_SECRET:
             raise RuntimeError("FIVEZERO_SECRET must be set (32+ characters) outside demo mode")
+        if not self.demo and self.clock_offset_file is not None:
+            raise RuntimeError("FIVEZERO_CLOCK_OFFSET_FILE moves time: it is refused outside demo mode")
 
     def database_url(self) -> str:
         """This service's own store: its schema in the shared PostgreSQL, or its SQLite file."""

@@ -23,6 +23,7 @@ from services.gateway.households_api import HouseholdsController
 from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
 from services.gateway.org_api import org_routes
+from services.gateway.reports_api import ReportsController
 from services.gateway.seed import seed_demo
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import VIEW_SOURCES, VIEWS_CONSUMER, all_views, views_metadata
@@ -103,8 +104,8 @@ def create_api(settings: GatewaySettings) -> Litestar:
 
     app = service_app(
         title="Five-Zero platform API",
-        description="The one public API of the Five-Zero platform (五零工作法): identity, households, views.",
-        route_handlers=[*org_routes(), HouseholdsController, code_list_route],
+        description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, views.",
+        route_handlers=[*org_routes(), HouseholdsController, ReportsController, code_list_route],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],

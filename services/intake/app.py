@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 
 from faststream.redis import RedisBroker
 from litestar import Litestar
+from litestar.di import Provide
 from redis.asyncio import Redis
 
+from services.intake import deadlines
 from services.intake.api import routes
 from services.intake.settings import IntakeSettings
 from services.intake.handlers import Intake
 from services.intake.registry import registry_metadata
 from shared.db import create_engine, create_tables, ensure_schema
+from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_settings
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
@@ -59,31 +62,49 @@ def create_api(settings: IntakeSettings) -> Litestar:
     async def provide_store() -> EventStore:
         return ready["intake"].store
 
+    async def provide_sealer() -> Sealer:
+        return ready["intake"].sealer
+
+    clock = clock_from_settings(settings)
+    policy = deadlines.policy(settings.deadline_policy)
+
     async def database_ready() -> None:
         await database_check(ready["intake"].store.engine)()
 
     return service_app(
         title="Five-Zero intake (internal)",
-        description="Pillar 1: households and residents. Called by the gateway with its signed identity.",
+        description="Pillar 1: households, residents and sentiment reports. Called by the gateway with its signed identity.",
         route_handlers=[*routes, events_route(settings.secret)],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
-        dependencies={"intake": provide_intake, "store": provide_store},
+        dependencies={
+            "intake": provide_intake,
+            "store": provide_store,
+            "sealer": provide_sealer,
+            "deadline_policy": Provide(lambda: policy, sync_to_thread=False),
+            "clock": Provide(lambda: clock, sync_to_thread=False),
+        },
         state={"identities": VerifiedIdentities(settings.secret)},
     )
 
 
 async def run_intake_worker(settings: IntakeSettings, stop: asyncio.Event) -> None:
-    """The relay of intake's store to `fz:{intake}:events`."""
+    """The relay of intake's store to `fz:{intake}:events`, and the deadline scheduler."""
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
     relay = Relay(
         store, redis, events_stream("intake"), settings.stream_maxlen, wake_channel=appended_channel("intake")
     )
+    scheduler = DeadlineScheduler(
+        DeadlineTracker(store, deadlines.RULES),
+        clock_from_settings(settings),
+        deadlines.overdue_handlers(store),
+        settings.deadline_poll_s,
+    )
     try:
-        await run_worker(broker, [relay], [], stop, settings.relay_poll_s)
+        await asyncio.gather(run_worker(broker, [relay], [], stop, settings.relay_poll_s), scheduler.run(stop))
     finally:
         await redis.aclose()
         await store.close()

@@ -127,6 +127,9 @@ def launch(workdir: Path, redis_url: str, databases: dict[str, str]) -> RunningP
         # A write waits for the read model before answering, so the next GET sees it. The default
         # 2 s is ample on a quiet machine; a loaded CI runner must not turn that into a flaky 404.
         "FIVEZERO_READ_YOUR_WRITES_S": "10",
+        # Seconds every process adds to its clock: a test moves the platform a day ahead (demo only).
+        "FIVEZERO_CLOCK_OFFSET_FILE": str(workdir / "clock-offset"),
+        "FIVEZERO_DEADLINE_POLL_S": "0.2",
         **databases,
     }
     log_path = workdir / "platform.log"

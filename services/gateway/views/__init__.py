@@ -42,6 +42,6 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import households
+    from services.gateway.views import households, reports
 
-    return ViewsProjection(households.PROJECTORS)
+    return ViewsProjection({**households.PROJECTORS, **reports.PROJECTORS})
