@@ -46,7 +46,7 @@ async def report_sentiment(
         )
     except DomainError as error:
         raise problem_for(error) from error
-    return record(state, 201 if created else 200)
+    return record(state.document, state.version, 201 if created else 200)
 
 
 @get(ONE, summary="One report", tags=["reports"])
@@ -55,9 +55,10 @@ async def get_report(
 ) -> Response[dict[str, Any]]:
     caller(request, community_id, writes=False)
     try:
-        return record(await handlers.get_report(store, report_id, community_id), 200)
+        state = await handlers.get_report(store, report_id, community_id)
     except DomainError as error:
         raise problem_for(error) from error
+    return record(state.document, state.version, 200)
 
 
 @get(ONE + "/reporter", summary="The reporter whole, unmasked (writers only; every view is logged)", tags=["reports"])
@@ -85,7 +86,7 @@ async def _act(request: Request, community_id: str, report_id: str, store: Event
         state = await handlers.act(store, report_id, version, decide, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
-    return record(state, 200)
+    return record(state.document, state.version, 200)
 
 
 @post(ONE + "/triage", summary="Triage: classify and route", tags=["reports"], status_code=200)
