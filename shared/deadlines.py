@@ -40,9 +40,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -375,3 +376,11 @@ def _utc(moment: datetime) -> datetime:
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every one we store is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_date(clock: Clock) -> date:
+    """The calendar day in China now: the day a label lapses or a deadline falls on."""
+    return clock.now().astimezone(CHINA).date()

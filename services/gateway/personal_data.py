@@ -26,7 +26,17 @@ from shared.problems import ProblemError
 WHOLE_VIEW_ROLES = (COMMUNITY_HEAD, COMMUNITY_WORKER)
 """Roles that contact residents and so see phones and ID numbers whole (logged)."""
 
-_MASKS = {"phone": mask_phone, "id_number": mask_id_number}
+def _hidden(_value: str) -> str:
+    return "****"
+
+
+_MASKS = {
+    "phone": mask_phone,
+    "id_number": mask_id_number,
+    "elderly_alone.relative_phone": mask_phone,
+}
+"""How a field shows when masked; any other sealed field (hardship cause, custody history)
+shows as `****`."""
 
 audit_metadata = MetaData()
 
@@ -56,20 +66,40 @@ class PersonalData:
     ) -> list[dict[str, Any]]:
         """`people` with their sealed fields opened: whole (and logged) when asked for and
         the caller's role permits it, otherwise masked."""
-        whole = whole and caller.has_role(*WHOLE_VIEW_ROLES)
         places = [
             (index, field)
             for index, person in enumerate(people)
             for field in SEALED_FIELDS
             if person.get(field) and person.get("resident_id")
         ]
-        values = await self._open([(people[i][field], field) for i, field in places])
+        items = [(people[i]["resident_id"], field, people[i][field]) for i, field in places]
+        values = await self.reveal(caller, community_id, items, resource, whole=whole)
         shown = [dict(person) for person in people]
         for (index, field), value in zip(places, values, strict=True):
-            shown[index][field] = value if whole or value is None else _MASKS[field](value)
-        if whole:
-            await self._log(caller, community_id, shown, places, resource)
+            shown[index][field] = value
         return shown
+
+    async def reveal(
+        self,
+        caller: Caller,
+        community_id: str,
+        items: list[tuple[str, str, str]],
+        resource: str,
+        *,
+        whole: bool = False,
+    ) -> list[str | None]:
+        """Each (resident id, field, sealed value) opened: whole, with one audit row per
+        resident, when asked and allowed; else masked. None where the resident is erased."""
+        whole = whole and caller.has_role(*WHOLE_VIEW_ROLES)
+        values = await self._open([(sealed, field) for _resident, field, sealed in items])
+        if not whole:
+            return [None if v is None else _MASKS.get(field, _hidden)(v) for (_r, field, _s), v in zip(items, values, strict=True)]
+        fields_by_resident: dict[str, list[str]] = {}
+        for (resident_id, field, _sealed), value in zip(items, values, strict=True):
+            if value is not None:
+                fields_by_resident.setdefault(resident_id, []).append(field)
+        await self._log(caller, community_id, fields_by_resident, resource)
+        return values
 
     async def _open(self, items: list[tuple[str, str]]) -> list[str | None]:
         if not items:
@@ -85,14 +115,8 @@ class PersonalData:
             )
         return answer.json()["values"]
 
-    async def _log(
-        self, caller: Caller, community_id: str, shown: list[dict[str, Any]], places: list[tuple[int, str]], resource: str
-    ) -> None:
-        fields_by_person: dict[int, list[str]] = {}
-        for index, field in places:
-            if shown[index][field] is not None:
-                fields_by_person.setdefault(index, []).append(field)
-        if not fields_by_person:
+    async def _log(self, caller: Caller, community_id: str, fields_by_resident: dict[str, list[str]], resource: str) -> None:
+        if not fields_by_resident:
             return
         at = utc_now()
         rows = [
@@ -101,11 +125,11 @@ class PersonalData:
                 "actor": caller.username,
                 "roles": list(caller.roles),
                 "community_id": community_id,
-                "subject_id": shown[index]["resident_id"],
+                "subject_id": resident_id,
                 "fields": fields,
                 "resource": resource,
             }
-            for index, fields in fields_by_person.items()
+            for resident_id, fields in fields_by_resident.items()
         ]
         async with write_transaction(self._engine) as conn:
             await conn.execute(insert(audit_log), rows)

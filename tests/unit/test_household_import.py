@@ -6,7 +6,6 @@ from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
-import pytest
 from openpyxl import Workbook, load_workbook
 
 from services.gateway.ledgers.layouts import HARDSHIP, HOUSEHOLD_SURVEY

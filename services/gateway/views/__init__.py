@@ -42,6 +42,6 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import households, reports
+    from services.gateway.views import households, reports, residents
 
-    return ViewsProjection({**households.PROJECTORS, **reports.PROJECTORS})
+    return ViewsProjection({**households.PROJECTORS, **residents.PROJECTORS, **reports.PROJECTORS})

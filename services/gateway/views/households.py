@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, and_, or_, select
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
+from services.gateway.views.pages import newest_first, page
 from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
 from shared.db import upsert_many
 from shared.events import Envelope
@@ -128,30 +127,8 @@ async def list_households(
         query = query.where(households.c.compound == compound)
     if building:
         query = query.where(households.c.building == building)
-    if cursor:
-        created_at, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                households.c.created_at < created_at,
-                and_(households.c.created_at == created_at, households.c.id < last_id),
-            )
-        )
-    query = query.order_by(households.c.created_at.desc(), households.c.id.desc()).limit(limit + 1)
+    query = newest_first(query, households, cursor, limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return [row.document for row in rows[:limit]], next_cursor
-
-
-def encode_cursor(created_at: str, household_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at, household_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """Raises ValueError for a cursor this API did not hand out."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, household_id = json.loads(base64.urlsafe_b64decode(padded))
-        return str(created_at), str(household_id)
-    except Exception as error:
-        raise ValueError(cursor) from error
+    shown, next_cursor = page(rows, limit)
+    return [row.document for row in shown], next_cursor

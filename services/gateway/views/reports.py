@@ -12,17 +12,16 @@ compound, seven days either side), so they are scored in Python.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, and_, or_, select
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
+from services.gateway.views.pages import newest_first, page
 from shared.contracts.intake_reports import REPORT_EVENTS, report_document
 from shared.db import upsert
 from shared.events import Envelope
@@ -131,16 +130,11 @@ async def list_reports(
     ):
         if value is not None:
             query = query.where(column == value)
-    if cursor:
-        created_at, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(reports.c.created_at < created_at, and_(reports.c.created_at == created_at, reports.c.id < last_id))
-        )
-    query = query.order_by(reports.c.created_at.desc(), reports.c.id.desc()).limit(limit + 1)
+    query = newest_first(query, reports, cursor, limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return [row.document for row in rows[:limit]], next_cursor
+    shown, next_cursor = page(rows, limit)
+    return [row.document for row in shown], next_cursor
 
 
 async def possible_duplicates(engine: AsyncEngine, community_id: str, report_id: str) -> list[dict[str, Any]] | None:
@@ -180,17 +174,3 @@ def _bigrams(text: str) -> set[str]:
     if len(kept) < 2:
         return {kept} if kept else set()
     return {kept[i : i + 2] for i in range(len(kept) - 1)}
-
-
-def encode_cursor(created_at: str, report_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at, report_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """Raises ValueError for a cursor this API did not hand out."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, report_id = json.loads(base64.urlsafe_b64decode(padded))
-        return str(created_at), str(report_id)
-    except Exception as error:
-        raise ValueError(cursor) from error

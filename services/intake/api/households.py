@@ -11,7 +11,6 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from services.intake.api.common import caller, expected_version, problem_for, record
 from services.intake.domain import DomainError
-from services.intake.domain import households as domain
 from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers import households as handlers
 from services.intake.commands import ChangeHousehold, RegisterHousehold

@@ -17,7 +17,7 @@ from services.intake.domain import residents as domain
 from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers import residents as handlers
 from shared.contracts.intake_residents import LABELS, sealed_field_names
-from shared.identity import REENTRY_DUTY
+from shared.identity import COMMUNITY_HEAD, REENTRY_DUTY
 from shared.events import CommandContext
 from shared.http import identity_of
 from shared.problems import ProblemError
@@ -68,6 +68,8 @@ async def erase_resident(
     intake: NamedDependency[Intake],
 ) -> Response[dict[str, Any]]:
     identity = caller(request, community_id, writes=True)
+    if not identity.has_role(COMMUNITY_HEAD) and not identity.is_service:
+        raise ProblemError("forbidden", detail_zh="只有社区负责人可以删除居民个人信息", detail_en="only the community head may erase a resident")
     context = CommandContext.new(community_id, identity.subject)
     try:
         state = await handlers.erase_resident(intake, resident_id, data.reason, context)

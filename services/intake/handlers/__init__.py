@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from shared.deadlines import SystemClock, china_date
 from shared.eventstore import EventStore
 from shared.sealing import Sealer
 
@@ -19,12 +19,8 @@ class Intake:
     store: EventStore
     sealer: Sealer
     digest_key: bytes
-    today: Callable[[], date] = lambda: china_today()
-    """The community's date, for labels that lapse; tests pass their own."""
-
-
-def china_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today: Callable[[], date] = lambda: china_date(SystemClock())
+    """The community's date, for labels that lapse; tests and demos pass their own clock."""
 
 
 class VersionMismatch(Exception):
