@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get
+from litestar.di import Provide
 from litestar.params import Parameter
 
-from services.gateway.auth import Caller, GatewayEngine
+from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.org import recent_org_chart
 from services.gateway.personal_data import audit_trail
 from services.gateway.scope import community_or_404
@@ -18,7 +19,12 @@ from shared.identity import AUDITOR, COMMUNITY_HEAD, DISTRICT_ADMIN
 from shared.problems import ProblemError
 
 
-@get("/api/v1/audit", summary="Whole views of personal data, newest first", tags=["audit"])
+@get(
+    "/api/v1/audit",
+    summary="Whole views of personal data, newest first",
+    tags=["audit"],
+    dependencies={"identity": Provide(current_identity)},
+)
 async def audit(
     identity: Caller,
     gateway_engine: GatewayEngine,
