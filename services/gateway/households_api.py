@@ -15,6 +15,7 @@ from services.gateway.personal_data import PersonalData
 from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as view
+from services.gateway.views import residents as residents_view
 from shared.contracts.intake_requests import ChangeHousehold, RegisterHousehold
 from shared.problems import ProblemError
 
@@ -160,6 +161,12 @@ async def _as_read_model(
     document = answer.json()
     if settings.read_your_writes_s > 0:
         await view.wait_for_household(engine, community_id, document["id"], document["version"], settings.read_your_writes_s)
+        # Its people's records were written in the same transaction: show them too.
+        for person in [document["head"], *(document["members"] or [])]:
+            if person.get("resident_id"):
+                await residents_view.wait_for_resident(
+                    engine, community_id, person["resident_id"], 1, settings.read_your_writes_s
+                )
     return Response(
         document,
         status_code=answer.status_code,

@@ -62,17 +62,25 @@ class PersonalData:
         self._engine = engine
 
     async def show(
-        self, caller: Caller, community_id: str, people: list[dict[str, Any]], resource: str, *, whole: bool = False
+        self,
+        caller: Caller,
+        community_id: str,
+        people: list[dict[str, Any]],
+        resource: str,
+        *,
+        whole: bool = False,
+        subject: str = "resident_id",
     ) -> list[dict[str, Any]]:
         """`people` with their sealed fields opened: whole (and logged) when asked for and
-        the caller's role permits it, otherwise masked."""
+        the caller's role permits it, otherwise masked. `subject` names the field that
+        holds each person's resident id."""
         places = [
             (index, field)
             for index, person in enumerate(people)
             for field in SEALED_FIELDS
-            if person.get(field) and person.get("resident_id")
+            if person.get(field) and person.get(subject)
         ]
-        items = [(people[i]["resident_id"], field, people[i][field]) for i, field in places]
+        items = [(people[i][subject], field, people[i][field]) for i, field in places]
         values = await self.reveal(caller, community_id, items, resource, whole=whole)
         shown = [dict(person) for person in people]
         for (index, field), value in zip(places, values, strict=True):

@@ -73,7 +73,8 @@ class ResidentsController(Controller):
                 "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
             ) from error
         resource = f"/api/v1/communities/{community_id}/residents"
-        return {"items": await personal_data.show(identity, community_id, items, resource), "next_cursor": next_cursor}
+        shown = await personal_data.show(identity, community_id, items, resource, subject="id")
+        return {"items": shown, "next_cursor": next_cursor}
 
     @get("/{resident_id:str}", summary="One resident with their labels")
     async def get_one(

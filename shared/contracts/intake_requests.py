@@ -10,7 +10,16 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from shared.codelists import CodeListName, code_list, source
@@ -274,10 +283,14 @@ class ReentryLabel(_Label):
         return self
 
 
-LabelResident = Annotated[
+class LabelResident(RootModel[Annotated[
     HardshipLabel | UnemployedLabel | ElderlyAloneLabel | VeteranHardshipLabel | ReentryLabel,
     Field(discriminator="label"),
-]
+]]):
+    """One of the book's ledgers 2–6, by `label`, with that ledger's own fields. A field
+    error names the label too: `elderly_alone.relative_phone`."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class ClearLabel(Command):

@@ -99,10 +99,10 @@ async def label_resident(
     data: JSONBody[LabelResident],
     intake: NamedDependency[Intake],
 ) -> Response[dict[str, Any]]:
-    identity = _labels_caller(request, community_id, data.label)
+    identity = _labels_caller(request, community_id, data.root.label)
     context = CommandContext.new(community_id, identity.subject)
     try:
-        state = await handlers.label_resident(intake, resident_id, data, context)
+        state = await handlers.label_resident(intake, resident_id, data.root, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
     return _resident(state, status=201)
