@@ -81,7 +81,7 @@ class HouseholdsController(Controller):
         )
         return await _as_read_model(answer, gateway_engine, settings, community_id)
 
-    @get("/", summary="Households, newest first; search by name, compound, building")
+    @get("/", summary="Households, newest first; search by a name (characters, pinyin or initials: wxy), compound, building")
     async def list_(
         self,
         community_id: FromPath[str],

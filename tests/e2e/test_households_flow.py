@@ -60,6 +60,9 @@ def test_a_household_registered_through_the_gateway_is_read_back_and_changed_wit
     listed = gateway.get(MIANZHOU, params={"q": "王秀英", "limit": 200}, headers=worker).json()["items"]
     assert household["id"] in [item["id"] for item in listed]
     [mine] = [item for item in listed if item["id"] == household["id"]]
+    for typed in ("wxy", "WangXiuying", "liming", "王秀"):  # initials, full pinyin (any case), a member, characters
+        found = gateway.get(MIANZHOU, params={"q": typed, "limit": 200}, headers=worker).json()["items"]
+        assert household["id"] in [item["id"] for item in found], typed
     assert mine["head"]["phone"] == "138****5678"  # lists are masked, whoever asks
 
 

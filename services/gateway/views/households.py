@@ -15,6 +15,7 @@ from services.gateway.views.pages import newest_first, page
 from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
 from shared.db import upsert_many
 from shared.events import Envelope
+from shared.pinyin import normalise_query, search_keys
 
 households = Table(
     "view_households",
@@ -64,7 +65,7 @@ def _row(household_id: str, document: dict[str, Any]) -> dict[str, Any]:
         "community_id": document["community_id"],
         "created_at": document["created_at"],
         "head_name": document["head"]["name"],
-        "names": " ".join(person["name"] for person in people),
+        "names": " ".join(search_keys(person["name"]) for person in people)[:2000],
         "compound": document["address"]["compound"],
         "building": document["address"]["building"],
         "household_size": document["household_size"],
@@ -122,7 +123,7 @@ async def list_households(
         households.c.community_id == community_id
     )
     if name:
-        query = query.where(households.c.names.contains(name, autoescape=True))
+        query = query.where(households.c.names.contains(normalise_query(name), autoescape=True))
     if compound:
         query = query.where(households.c.compound == compound)
     if building:
