@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +9,7 @@ from sqlalchemy import JSON, Column, Index, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
-from services.gateway.views.pages import newest_first, page
+from services.gateway.views.pages import newest_first, page, wait_for_version
 from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
 from shared.db import upsert_many
 from shared.events import Envelope
@@ -92,20 +90,7 @@ async def get_household(engine: AsyncEngine, community_id: str, household_id: st
 async def wait_for_household(
     engine: AsyncEngine, community_id: str, household_id: str, version: int, timeout_s: float
 ) -> dict[str, Any] | None:
-    """Read-your-writes in one query per poll: the household once the read model holds
-    `version` or later; None after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    query = select(households.c.document).where(
-        households.c.id == household_id, households.c.community_id == community_id, households.c.version >= version
-    )
-    delay = 0.002
-    while True:
-        async with engine.connect() as conn:
-            document = await conn.scalar(query)
-        if document is not None or time.monotonic() >= deadline:
-            return document
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    return await wait_for_version(engine, households, household_id, community_id, version, timeout_s)
 
 
 async def list_households(

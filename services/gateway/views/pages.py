@@ -1,12 +1,16 @@
-"""Cursor pages, newest first, over any view table with `created_at` and `id` columns."""
+"""What every view table with `id`, `community_id`, `created_at`, `version` and `document`
+columns shares: cursor pages, newest first, and waiting for a version to show."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, or_
+from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def newest_first(statement: Select, table: Table, cursor: str | None, limit: int) -> Select:
@@ -35,3 +39,22 @@ def _decode(cursor: str) -> tuple[str, str]:
         return str(created_at), str(row_id)
     except Exception as error:
         raise ValueError("not a cursor this API gave out") from error
+
+
+async def wait_for_version(
+    engine: AsyncEngine, table: Table, record_id: str, community_id: str, version: int, timeout_s: float
+) -> dict[str, Any] | None:
+    """Read-your-writes, one query per poll: the record's `document` once the view holds
+    `version` or later; None after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    query = select(table.c.document).where(
+        table.c.id == record_id, table.c.community_id == community_id, table.c.version >= version
+    )
+    delay = 0.002
+    while True:
+        async with engine.connect() as conn:
+            document = await conn.scalar(query)
+        if document is not None or time.monotonic() >= deadline:
+            return document
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)

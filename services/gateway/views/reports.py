@@ -11,8 +11,6 @@ compound, seven days either side), so they are scored in Python.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +19,7 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Tex
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
-from services.gateway.views.pages import newest_first, page
+from services.gateway.views.pages import newest_first, page, wait_for_version
 from shared.contracts.intake_reports import REPORT_EVENTS, report_document
 from shared.db import upsert
 from shared.events import Envelope
@@ -92,19 +90,7 @@ async def get_report(engine: AsyncEngine, community_id: str, report_id: str) -> 
 async def wait_for_report(
     engine: AsyncEngine, community_id: str, report_id: str, version: int, timeout_s: float
 ) -> dict[str, Any] | None:
-    """The report once the read model holds `version` or later; None after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    query = select(reports.c.document).where(
-        reports.c.id == report_id, reports.c.community_id == community_id, reports.c.version >= version
-    )
-    delay = 0.002
-    while True:
-        async with engine.connect() as conn:
-            document = await conn.scalar(query)
-        if document is not None or time.monotonic() >= deadline:
-            return document
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    return await wait_for_version(engine, reports, report_id, community_id, version, timeout_s)
 
 
 async def list_reports(

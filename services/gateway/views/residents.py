@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -13,7 +11,7 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Tex
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
-from services.gateway.views.pages import newest_first, page
+from services.gateway.views.pages import newest_first, page, wait_for_version
 from shared.contracts.intake_residents import (
     SEALED_LABEL_DETAILS,
     ResidentAbsorbed,
@@ -205,17 +203,8 @@ async def get_resident(engine: AsyncEngine, community_id: str, resident_id: str)
 
 async def wait_for_resident(
     engine: AsyncEngine, community_id: str, resident_id: str, version: int, timeout_s: float
-) -> None:
-    """Returns once the read model holds `version` of the resident, or after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    query = select(residents.c.version).where(residents.c.id == resident_id, residents.c.community_id == community_id)
-    delay = 0.002
-    while time.monotonic() < deadline:
-        async with engine.connect() as conn:
-            if (await conn.scalar(query) or 0) >= version:
-                return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+) -> dict[str, Any] | None:
+    return await wait_for_version(engine, residents, resident_id, community_id, version, timeout_s)
 
 
 async def list_residents(
