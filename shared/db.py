@@ -6,6 +6,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Insert, Table, event, text
 from sqlalchemy.engine import make_url
@@ -120,6 +121,20 @@ async def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
     return (await conn.execute(statement)).rowcount == 1
+
+
+async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict], key: str) -> list[Any]:
+    """INSERTs the rows whose `key` is not taken yet, in one statement; returns the keys
+    it inserted (the others were there, or a concurrent writer got there first)."""
+    if not rows:
+        return []
+    if is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    statement = dialect_insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
+    result = await conn.execute(statement.returning(table.c[key]))
+    return list(result.scalars())
 
 
 async def upsert_many(

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import create_tables, upsert, write_transaction
+from shared.db import create_tables, insert_new, upsert, write_transaction
 from shared.events import utc_now
 
 VERSION = "fz1"
@@ -104,11 +104,31 @@ class Sealer:
     async def seal(self, subject_id: str, field: str, plaintext: str) -> str:
         """`plaintext` sealed for `field` of `subject_id` (their key is made on first use).
         `field` names the kind of value (`id_number`), never its position in a list."""
-        _check_subject(subject_id)
-        key = await self._key_to_seal_with(subject_id)
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = key.encrypt(nonce, plaintext.encode(), _associated_data(subject_id, field))
-        return f"{VERSION}.{subject_id}.{_encode(nonce + sealed)}"
+        [sealed] = await self.seal_many([(subject_id, field, plaintext)])
+        return sealed
+
+    async def seal_many(self, items: Sequence[tuple[str, str, str]], *, new_subjects: bool = False) -> list[str]:
+        """(subject id, field, plaintext) triples sealed in order: one key lookup for all
+        their subjects, and one write for the keys of those new. `new_subjects` skips the
+        lookup for subjects just created (a key found there anyway is still the one used)."""
+        subjects = {subject_id for subject_id, _field, _plaintext in items}
+        for subject_id in subjects:
+            _check_subject(subject_id)
+        if new_subjects:
+            keys, _missing = self._cache.get_many(subjects)
+        else:
+            keys = await self._keys(subjects)
+        if missing := sorted(subjects - set(keys)):
+            keys.update(await self._create_keys(missing))
+        sealed = []
+        for subject_id, field, plaintext in items:
+            key = keys[subject_id]
+            if key is None:
+                raise SubjectErased(subject_id)
+            nonce = os.urandom(_NONCE_BYTES)
+            blob = key.encrypt(nonce, plaintext.encode(), _associated_data(subject_id, field))
+            sealed.append(f"{VERSION}.{subject_id}.{_encode(nonce + blob)}")
+        return sealed
 
     async def unseal(self, sealed: str, field: str) -> str | None:
         """The plaintext, or None once its subject is erased; BrokenSeal if it is not genuine."""
@@ -136,26 +156,23 @@ class Sealer:
             )
         self._cache.put(subject_id, None)
 
-    async def _key_to_seal_with(self, subject_id: str) -> AESGCM:
-        keys = await self._keys({subject_id})
-        if subject_id not in keys:
-            keys[subject_id] = await self._create_key(subject_id)
-        key = keys[subject_id]
-        if key is None:
-            raise SubjectErased(subject_id)
-        return key
-
-    async def _create_key(self, subject_id: str) -> AESGCM | None:
-        """A new key, or the one a concurrent writer (any process) stored first."""
-        data_key = AESGCM.generate_key(bit_length=256)
-        row = {"subject_id": subject_id, "wrapped_key": self._wrap(subject_id, data_key), "created_at": utc_now()}
+    async def _create_keys(self, subject_ids: Sequence[str]) -> dict[str, AESGCM | None]:
+        """New keys, or for a subject whose key a concurrent writer (any process) stored
+        first, that one: inserted where absent, then the others read back."""
+        data_keys = {subject_id: AESGCM.generate_key(bit_length=256) for subject_id in subject_ids}
+        now = utc_now()
+        rows = [
+            {"subject_id": subject_id, "wrapped_key": self._wrap(subject_id, data_key), "created_at": now}
+            for subject_id, data_key in data_keys.items()
+        ]
         async with write_transaction(self.engine) as conn:
-            if await upsert(conn, subject_keys, row, key=("subject_id",), update=()):
-                key: AESGCM | None = AESGCM(data_key)
-            else:  # on PostgreSQL the insert waited for the winner's commit, so this read sees it
-                [key] = (await self._load(conn, [subject_id])).values()
-        self._cache.put(subject_id, key)
-        return key
+            inserted = set(await insert_new(conn, subject_keys, rows, key="subject_id"))
+            # On PostgreSQL an insert that met a concurrent one waited for its commit, so this read sees it.
+            keys = await self._load(conn, [s for s in subject_ids if s not in inserted]) if len(inserted) < len(rows) else {}
+        keys.update({subject_id: AESGCM(data_keys[subject_id]) for subject_id in inserted})
+        for subject_id, key in keys.items():
+            self._cache.put(subject_id, key)
+        return keys
 
     async def _keys(self, subject_ids: set[str]) -> dict[str, AESGCM | None]:
         """Keys by subject: None for an erased subject, absent for one that never had a key."""

@@ -161,7 +161,10 @@ async def _forward(
     )
     if answer.status_code >= 300:
         return passthrough(answer)
-    await view.wait_for_resident(engine, community_id, resident_id, answer.json()["version"], settings.read_your_writes_s)
+    written = answer.json()
+    await view.wait_for_resident(engine, community_id, resident_id, written["version"], settings.read_your_writes_s)
+    if duplicate := written.get("duplicate"):  # a merge wrote both records
+        await view.wait_for_resident(engine, community_id, duplicate["id"], duplicate["version"], settings.read_your_writes_s)
     shown = await _shown(engine, personal_data, identity, community_id, resident_id, whole=False)
     shown.status_code = answer.status_code
     return shown

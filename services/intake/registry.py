@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Index, MetaData, String, Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import upsert, write_transaction
+from shared.db import upsert_many, write_transaction
 
 registry_metadata = MetaData()
 
@@ -56,46 +57,51 @@ def id_digest(secret_key: bytes, id_number: str | None) -> str | None:
     return hmac.new(secret_key, id_number.encode(), hashlib.sha256).hexdigest()
 
 
-async def possible_duplicates(engine: AsyncEngine, community_id: str, entry: Entry) -> list[PossibleDuplicate]:
+async def possible_duplicates(
+    engine: AsyncEngine, community_id: str, entries: list[Entry]
+) -> list[list[PossibleDuplicate]]:
+    """For each entry, up to 20 residents already indexed who may be the same person."""
     table = residents_index
-    matches = (table.c.name == entry.name) & (table.c.birth_month == entry.birth_month)
-    if entry.id_digest:
-        matches = or_(matches, table.c.id_digest == entry.id_digest)
-    statement = (
-        select(table)
-        .where(table.c.community_id == community_id, matches, table.c.resident_id != entry.resident_id)
-        .order_by(table.c.resident_id)
-        .limit(20)
-    )
+    found = []
     async with engine.connect() as conn:
-        rows = (await conn.execute(statement)).all()
-    return [
-        PossibleDuplicate(
-            row.resident_id,
-            row.name,
-            row.birth_month,
-            "id_number" if entry.id_digest and row.id_digest == entry.id_digest else "name_and_birth_month",
-        )
-        for row in rows
-    ]
+        for entry in entries:
+            same = (table.c.name == entry.name) & (table.c.birth_month == entry.birth_month)
+            if entry.id_digest:
+                same = or_(same, table.c.id_digest == entry.id_digest)
+            statement = (
+                select(table)
+                .where(table.c.community_id == community_id, same, table.c.resident_id != entry.resident_id)
+                .order_by(table.c.resident_id)
+                .limit(20)
+            )
+            found.append([_match(entry, row) for row in (await conn.execute(statement)).all()])
+    return found
+
+
+def _match(entry: Entry, row: Any) -> PossibleDuplicate:
+    same_id = bool(entry.id_digest) and row.id_digest == entry.id_digest
+    return PossibleDuplicate(
+        row.resident_id, row.name, row.birth_month, "id_number" if same_id else "name_and_birth_month"
+    )
 
 
 async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -> None:
+    if not entries:
+        return
+    rows = [
+        {
+            "resident_id": entry.resident_id,
+            "community_id": community_id,
+            "name": entry.name,
+            "birth_month": entry.birth_month,
+            "id_digest": entry.id_digest,
+        }
+        for entry in entries
+    ]
     async with write_transaction(engine) as conn:
-        for entry in entries:
-            await upsert(
-                conn,
-                residents_index,
-                {
-                    "resident_id": entry.resident_id,
-                    "community_id": community_id,
-                    "name": entry.name,
-                    "birth_month": entry.birth_month,
-                    "id_digest": entry.id_digest,
-                },
-                key=("resident_id",),
-                update=("community_id", "name", "birth_month", "id_digest"),
-            )
+        await upsert_many(
+            conn, residents_index, rows, key=("resident_id",), update=("community_id", "name", "birth_month", "id_digest")
+        )
 
 
 async def forget(engine: AsyncEngine, resident_ids: list[str]) -> None:

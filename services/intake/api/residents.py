@@ -53,10 +53,12 @@ async def merge_residents(
     identity = caller(request, community_id, writes=True)
     context = CommandContext.new(community_id, identity.subject)
     try:
-        state = await handlers.merge_residents(intake, resident_id, data.duplicate_id, context)
+        survivor, duplicate = await handlers.merge_residents(intake, resident_id, data.duplicate_id, context)
     except DomainError as error:
         raise problem_for(error) from error
-    return _resident(state)
+    answer = _resident(survivor)
+    answer.content["duplicate"] = {"id": duplicate.resident_id, "version": duplicate.version}
+    return answer
 
 
 @post(f"{PATH}/erase", summary="Erase a resident's personal data (crypto-shredding)", tags=["residents"], status_code=200)

@@ -44,12 +44,15 @@ async def register_household(
     people = [command.head, *command.members]
     ids = [person_resident_id(household_id, slot) for slot in range(len(people))]
     entries = [index_entry(intake, resident_id, person) for resident_id, person in zip(ids, people, strict=True)]
-    duplicates = [await registry.possible_duplicates(intake.store.engine, context.community_id, e) for e in entries]
+    duplicates = await registry.possible_duplicates(intake.store.engine, context.community_id, entries)
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
+    people_sealed = await sealed(
+        intake, [(rid, person.model_dump()) for rid, person in zip(ids, people, strict=True)], new_residents=True
+    )
     records = [
-        PersonRecord.model_validate({**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id})
-        for resident_id, person in zip(ids, people, strict=True)
+        PersonRecord.model_validate({**person, "resident_id": resident_id})
+        for resident_id, person in zip(ids, people_sealed, strict=True)
     ]
     events = domain.register(household_id, command, records, digest)
     address = AddressRecord.model_validate(command.address.model_dump())
@@ -87,9 +90,8 @@ async def change_household(
         recorded = []
         for person in sections[name] if name == "members" else [sections[name]]:
             resident_id = known.get((person.name, person.birth_month)) or str(uuid.uuid4())
-            record = PersonRecord.model_validate(
-                {**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id}
-            )
+            [person_sealed] = await sealed(intake, [(resident_id, person.model_dump())])
+            record = PersonRecord.model_validate({**person_sealed, "resident_id": resident_id})
             recorded.append(record)
             if (person.name, person.birth_month) not in known:
                 joined.append(_resident_registered(record, address, household_id))

@@ -20,12 +20,17 @@ def person_resident_id(household_id: str, slot: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fivezero:household:{household_id}:person:{slot}"))
 
 
-async def sealed(intake: Intake, resident_id: str, person: dict[str, Any]) -> dict[str, Any]:
-    """`person` with its personal data sealed under the resident's key."""
-    result = dict(person)
-    for field in SEALED_FIELDS:
-        if result.get(field):
-            result[field] = await intake.sealer.seal(resident_id, field, result[field])
+async def sealed(
+    intake: Intake, people: list[tuple[str, dict[str, Any]]], *, new_residents: bool = False
+) -> list[dict[str, Any]]:
+    """Each (resident id, person) with the person's data sealed under the resident's key,
+    all in one go (one key lookup, one write for new keys)."""
+    places = [(index, field) for index, (_rid, person) in enumerate(people) for field in SEALED_FIELDS if person.get(field)]
+    items = [(people[i][0], field, people[i][1][field]) for i, field in places]
+    values = await intake.sealer.seal_many(items, new_subjects=new_residents)
+    result = [dict(person) for _rid, person in people]
+    for (index, field), value in zip(places, values, strict=True):
+        result[index][field] = value
     return result
 
 
@@ -56,7 +61,10 @@ async def load(intake: Intake, resident_id: str) -> domain.Resident:
     return domain.replay(resident_id, await intake.store.load(resident_stream(resident_id)))
 
 
-async def merge_residents(intake: Intake, survivor_id: str, duplicate_id: str, context: CommandContext) -> domain.Resident:
+async def merge_residents(
+    intake: Intake, survivor_id: str, duplicate_id: str, context: CommandContext
+) -> tuple[domain.Resident, domain.Resident]:
+    """Both records as they now stand: the survivor and the duplicate merged into it."""
     survivor, duplicate = await load(intake, survivor_id), await load(intake, duplicate_id)
     for_survivor, for_duplicate = domain.merge(survivor, duplicate, context.community_id)
     try:
@@ -70,7 +78,7 @@ async def merge_residents(intake: Intake, survivor_id: str, duplicate_id: str, c
     except ConcurrencyConflict:
         return await merge_residents(intake, survivor_id, duplicate_id, context)
     await registry.forget(intake.store.engine, [duplicate_id])
-    return await load(intake, survivor_id)
+    return await load(intake, survivor_id), await load(intake, duplicate_id)
 
 
 async def erase_resident(intake: Intake, resident_id: str, reason: str, context: CommandContext) -> domain.Resident:
