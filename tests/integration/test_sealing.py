@@ -286,6 +286,22 @@ async def test_two_first_seals_racing_for_a_new_resident_make_one_key_and_both_o
         assert await reader.unseal_many(fields) == [WANG_ID_NUMBER, WANG_PHONE]
 
 
+async def test_two_writers_sealing_a_new_household_at_once_agree_on_each_residents_key(engine, data_keys):
+    """`new_subjects` skips the lookup: both writers make keys, one set is stored, and the
+    loser seals with the winner's keys, so every value opens."""
+    first, second = await a_sealer(engine), await a_sealer(engine)
+    household = [(WANG, "phone", WANG_PHONE), (LI, "id_number", LI_ID_NUMBER)]
+
+    sealed = await asyncio.gather(
+        first.seal_many(household, new_subjects=True), second.seal_many(household, new_subjects=True)
+    )
+
+    assert sorted(await stored_keys(engine)) == sorted([WANG, LI])
+    fields = [(value, field) for values in sealed for value, (_s, field, _p) in zip(values, household, strict=True)]
+    for reader in (first, second, await a_sealer(engine)):
+        assert await reader.unseal_many(fields) == [WANG_PHONE, LI_ID_NUMBER] * 2
+
+
 async def test_a_list_opens_many_values_with_one_key_lookup_for_all_its_residents(engine, sealer):
     rows = []
     for subject_id, id_number in ((WANG, WANG_ID_NUMBER), (LI, LI_ID_NUMBER)):
