@@ -6,6 +6,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Insert, Table, event, text
 from sqlalchemy.engine import make_url
@@ -120,6 +121,17 @@ async def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
     return (await conn.execute(statement)).rowcount == 1
+
+
+async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict], key: str) -> list[Any]:
+    """INSERT the rows whose `key` is not taken yet, in one statement; the keys written."""
+    if is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    column = table.c[key]
+    statement = dialect_insert(table).values(rows).on_conflict_do_nothing(index_elements=[key]).returning(column)
+    return list((await conn.execute(statement)).scalars())
 
 
 async def upsert_many(

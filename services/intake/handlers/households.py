@@ -8,14 +8,14 @@ import uuid
 from typing import Any
 
 from services.intake import registry
-from services.intake.commands import ChangeHousehold, RegisterHousehold
+from services.intake.commands import ChangeHousehold, Person, RegisterHousehold
 from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
 from shared.contracts.intake import AddressRecord, PersonRecord
-from shared.contracts.intake_residents import ResidentRecord, resident_stream
+from shared.contracts.intake_residents import SEALED_FIELDS, ResidentRecord, resident_stream
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, StreamAppend
 
@@ -38,30 +38,58 @@ async def register_household(
 ) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
     """The household; whether this call created it (False: a retry of the same request);
     and for each person (head first) the residents already registered who may be them."""
-    stream = household_stream(household_id)
-    state = domain.replay(await intake.store.load(stream))
+    state = domain.replay(await intake.store.load(household_stream(household_id)))
     digest = request_digest(intake, command)
-    people = [command.head, *command.members]
-    ids = [person_resident_id(household_id, slot) for slot in range(len(people))]
-    entries = [index_entry(intake, resident_id, person) for resident_id, person in zip(ids, people, strict=True)]
+    people = residents_of(household_id, command)
+    entries = [index_entry(intake, resident_id, person) for resident_id, person in people]
     duplicates = [await registry.possible_duplicates(intake.store.engine, context.community_id, e) for e in entries]
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
-    records = [
-        PersonRecord.model_validate({**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id})
-        for resident_id, person in zip(ids, people, strict=True)
-    ]
-    events = domain.register(household_id, command, records, digest)
-    address = AddressRecord.model_validate(command.address.model_dump())
-    appends = [StreamAppend(stream, 0, events), *(_resident_registered(r, address, household_id) for r in records)]
+    [records] = await sealed_people(intake, [people])
+    appends = registration(household_id, command, records, digest)
     try:
         appended = await intake.store.append_all(appends, context)
     except ConcurrencyConflict:
         return await register_household(intake, household_id, command, context)
     await registry.record(intake.store.engine, context.community_id, entries)
-    for envelope in appended[: len(events)]:
+    for envelope in appended[: len(appends[0].events)]:
         state = domain.evolve(state, envelope)
     return state, True, duplicates
+
+
+def residents_of(household_id: str, command: RegisterHousehold) -> list[tuple[str, Person]]:
+    """The head and members (head first), each with the resident id they are registered as."""
+    people = [command.head, *command.members]
+    return [(person_resident_id(household_id, slot), person) for slot, person in enumerate(people)]
+
+
+async def sealed_people(intake: Intake, households: list[list[tuple[str, Person]]]) -> list[list[PersonRecord]]:
+    """Each household's people as recorded: personal data sealed, resident id set. All
+    households' values are sealed at once, so new residents' keys are made together."""
+    plain = [[(resident_id, person.model_dump()) for resident_id, person in people] for people in households]
+    places = [
+        (h, p, field) for h, people in enumerate(plain) for p, (_, person) in enumerate(people) for field in SEALED_FIELDS
+        if person.get(field)
+    ]
+    values = await intake.sealer.seal_many([(plain[h][p][0], field, plain[h][p][1][field]) for h, p, field in places])
+    for (h, p, field), value in zip(places, values, strict=True):
+        plain[h][p][1][field] = value
+    return [
+        [PersonRecord.model_validate({**person, "resident_id": resident_id}) for resident_id, person in people]
+        for people in plain
+    ]
+
+
+def registration(
+    household_id: str, command: RegisterHousehold, records: list[PersonRecord], digest: str
+) -> list[StreamAppend]:
+    """The household's new stream (first), then a new stream for each of its people."""
+    events = domain.register(household_id, command, records, digest)
+    address = AddressRecord.model_validate(command.address.model_dump())
+    return [
+        StreamAppend(household_stream(household_id), 0, events),
+        *(_resident_registered(record, address, household_id) for record in records),
+    ]
 
 
 async def change_household(
