@@ -19,6 +19,7 @@ class RowError(FieldError):
         return {"row": self.row, "column": self.column, **super().as_json(lang)}
 
 
-def row_error(row: int | None, column: str | None, field: str, code: str, **values: Any) -> RowError:
+def row_error(at_row: int | None, column: str | None, field: str, code: str, **values: Any) -> RowError:
+    """`values` fill the message template (`FIELD_MESSAGES[code]`), which may name the row too."""
     error = field_error(field, code, **values)
-    return RowError(error.field, error.code, error.message, row, column)
+    return RowError(error.field, error.code, error.message, at_row, column)
