@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Index, MetaData, String, Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import upsert, write_transaction
+from shared.db import upsert_many, write_transaction
 
 registry_metadata = MetaData()
 
@@ -81,21 +81,23 @@ async def possible_duplicates(engine: AsyncEngine, community_id: str, entry: Ent
 
 
 async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -> None:
+    """One statement for all `entries` (an import records thousands of residents at once)."""
+    if not entries:
+        return
+    rows = [
+        {
+            "resident_id": entry.resident_id,
+            "community_id": community_id,
+            "name": entry.name,
+            "birth_month": entry.birth_month,
+            "id_digest": entry.id_digest,
+        }
+        for entry in entries
+    ]
     async with write_transaction(engine) as conn:
-        for entry in entries:
-            await upsert(
-                conn,
-                residents_index,
-                {
-                    "resident_id": entry.resident_id,
-                    "community_id": community_id,
-                    "name": entry.name,
-                    "birth_month": entry.birth_month,
-                    "id_digest": entry.id_digest,
-                },
-                key=("resident_id",),
-                update=("community_id", "name", "birth_month", "id_digest"),
-            )
+        await upsert_many(
+            conn, residents_index, rows, key=("resident_id",), update=("community_id", "name", "birth_month", "id_digest")
+        )
 
 
 async def forget(engine: AsyncEngine, resident_ids: list[str]) -> None:
