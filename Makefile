@@ -37,3 +37,4 @@ bench: venv
 	.venv/bin/python -m tests.bench.eventstore
 	.venv/bin/python -m tests.bench.pipeline
 	.venv/bin/python -m tests.bench.ledger_xlsx
+	.venv/bin/python -m tests.bench.household_import

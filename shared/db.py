@@ -124,17 +124,19 @@ async def upsert(
 
 
 async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict], key: str) -> list[Any]:
-    """INSERTs the rows whose `key` is not taken yet, in one statement; returns the keys
-    it inserted (the others were there, or a concurrent writer got there first)."""
-    if not rows:
-        return []
-    if is_sqlite(conn):
+    """INSERT the rows whose `key` is not taken yet, in one round trip; the keys written."""
+    result = await conn.execute(_insert_new_statement(table, key, conn.dialect.name), rows)
+    return list(result.scalars())
+
+
+@functools.cache
+def _insert_new_statement(table: Table, key: str, dialect: str) -> Insert:
+    # Rows as parameters of one cached statement: compiling a VALUES list per batch cost more than the insert.
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    statement = dialect_insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
-    result = await conn.execute(statement.returning(table.c[key]))
-    return list(result.scalars())
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
 
 
 async def upsert_many(

@@ -58,6 +58,10 @@ PROBLEMS: dict[str, Problem] = {
         412, Text("If-Match 中的版本与记录不符", "The If-Match version does not match the record")
     ),
     "illegal_transition": Problem(409, Text("此时不能这样操作", "This action is not allowed in the record's current state")),
+    "import_conflict": Problem(
+        409, Text("表中有的家庭已登记但内容不同，未导入任何家庭", "Households of the sheet are registered with other content; nothing was imported")
+    ),
+    "import_failed": Problem(422, Text("表格有误，未导入任何家庭", "The sheet has errors; nothing was imported")),
     "body_too_large": Problem(413, Text("请求体过大", "The request body is too large")),
     "precondition_required": Problem(
         428, Text("修改记录须带 If-Match 版本号", "Changing a record requires an If-Match version")
@@ -193,6 +197,10 @@ FIELD_MESSAGES: dict[str, Text] = {
     "duplicate_household": Text(
         "与第 {other_row} 行的家庭重复（户主、出生年月、住址都相同）",
         "the same household as on row {other_row} (same head, birth month and address)",
+    ),
+    "household_differs": Text(
+        "第 {row} 行的家庭（户主 {name}）已登记，内容与表中不同；请在系统中修改该户，或让表格与之一致",
+        "the household on row {row} (head {name}) is registered with other content; change it in the register, or make the sheet match",
     ),
     "future_date": Text("{label}晚于今天：{input}", "{label} is in the future: {input}"),
     "until_before_release": Text("{label}应晚于获释日期", "{label} must be after the release date"),

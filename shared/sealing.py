@@ -118,7 +118,7 @@ class Sealer:
             keys, _missing = self._cache.get_many(subjects)
         else:
             keys = await self._keys(subjects)
-        if missing := sorted(subjects - set(keys)):
+        if missing := sorted(subjects - set(keys)):  # sorted: concurrent writers lock rows in one order
             keys.update(await self._create_keys(missing))
         sealed = []
         for subject_id, field, plaintext in items:
@@ -157,19 +157,20 @@ class Sealer:
         self._cache.put(subject_id, None)
 
     async def _create_keys(self, subject_ids: Sequence[str]) -> dict[str, AESGCM | None]:
-        """New keys, or for a subject whose key a concurrent writer (any process) stored
-        first, that one: inserted where absent, then the others read back."""
+        """New keys for `subject_ids`, or those concurrent writers stored first, in one transaction."""
         data_keys = {subject_id: AESGCM.generate_key(bit_length=256) for subject_id in subject_ids}
         now = utc_now()
-        rows = [
-            {"subject_id": subject_id, "wrapped_key": self._wrap(subject_id, data_key), "created_at": now}
-            for subject_id, data_key in data_keys.items()
-        ]
+        keys: dict[str, AESGCM | None] = {}
         async with write_transaction(self.engine) as conn:
-            inserted = set(await insert_new(conn, subject_keys, rows, key="subject_id"))
-            # On PostgreSQL an insert that met a concurrent one waited for its commit, so this read sees it.
-            keys = await self._load(conn, [s for s in subject_ids if s not in inserted]) if len(inserted) < len(rows) else {}
-        keys.update({subject_id: AESGCM(data_keys[subject_id]) for subject_id in inserted})
+            for start in range(0, len(subject_ids), _LOOKUP_BATCH):
+                chunk = subject_ids[start : start + _LOOKUP_BATCH]
+                rows = [
+                    {"subject_id": s, "wrapped_key": self._wrap(s, data_keys[s]), "created_at": now} for s in chunk
+                ]
+                written = set(await insert_new(conn, subject_keys, rows, key="subject_id"))
+                keys.update({subject_id: AESGCM(data_keys[subject_id]) for subject_id in written})
+                if others := [subject_id for subject_id in chunk if subject_id not in written]:
+                    keys.update(await self._load(conn, others))
         for subject_id, key in keys.items():
             self._cache.put(subject_id, key)
         return keys

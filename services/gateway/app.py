@@ -21,6 +21,8 @@ from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
+from services.gateway.imports_api import import_client, import_routes
+from services.gateway.ledgers_api import ledger_routes
 from services.gateway.residents_api import ResidentsController
 from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
@@ -81,11 +83,13 @@ def create_api(settings: GatewaySettings) -> Litestar:
             log.info("seeded the demo district")
         resources["engine"] = engine
         resources["services"] = ServiceClient(settings.service_urls(), settings.secret)
+        resources["import_services"] = import_client(settings)
         resources["personal_data"] = PersonalData(resources["services"], engine)  # type: ignore[arg-type]
         try:
             yield
         finally:
             await resources["services"].close()  # type: ignore[attr-defined]
+            await resources["import_services"].close()  # type: ignore[attr-defined]
             await engine.dispose()
             await redis.aclose()
 
@@ -94,6 +98,9 @@ def create_api(settings: GatewaySettings) -> Litestar:
 
     async def provide_services() -> ServiceClient:
         return resources["services"]  # type: ignore[return-value]
+
+    async def provide_import_services() -> ServiceClient:
+        return resources["import_services"]  # type: ignore[return-value]
 
     async def provide_personal_data() -> PersonalData:
         return resources["personal_data"]  # type: ignore[return-value]
@@ -107,13 +114,23 @@ def create_api(settings: GatewaySettings) -> Litestar:
     app = service_app(
         title="Five-Zero platform API",
         description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, views.",
-        route_handlers=[*org_routes(), HouseholdsController, ResidentsController, ReportsController, code_list_route, audit],
+        route_handlers=[
+            *org_routes(),
+            HouseholdsController,
+            ResidentsController,
+            ReportsController,
+            code_list_route,
+            audit,
+            *ledger_routes,
+            *import_routes,
+        ],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
         dependencies={
             "gateway_engine": provide_engine,
             "services": provide_services,
+            "import_services": provide_import_services,
             "settings": provide_settings,
             "personal_data": provide_personal_data,
         },

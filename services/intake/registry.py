@@ -86,6 +86,7 @@ def _match(entry: Entry, row: Any) -> PossibleDuplicate:
 
 
 async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -> None:
+    """One statement for all `entries` (an import records thousands of residents at once)."""
     if not entries:
         return
     rows = [

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from services.intake import registry
-from services.intake.commands import ChangeHousehold, RegisterHousehold
+from services.intake.commands import ChangeHousehold, Person, RegisterHousehold
 from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
@@ -38,33 +38,52 @@ async def register_household(
 ) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
     """The household; whether this call created it (False: a retry of the same request);
     and for each person (head first) the residents already registered who may be them."""
-    stream = household_stream(household_id)
-    state = domain.replay(await intake.store.load(stream))
+    state = domain.replay(await intake.store.load(household_stream(household_id)))
     digest = request_digest(intake, command)
-    people = [command.head, *command.members]
-    ids = [person_resident_id(household_id, slot) for slot in range(len(people))]
-    entries = [index_entry(intake, resident_id, person) for resident_id, person in zip(ids, people, strict=True)]
+    people = residents_of(household_id, command)
+    entries = [index_entry(intake, resident_id, person) for resident_id, person in people]
     duplicates = await registry.possible_duplicates(intake.store.engine, context.community_id, entries)
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
-    people_sealed = await sealed(
-        intake, [(rid, person.model_dump()) for rid, person in zip(ids, people, strict=True)], new_residents=True
-    )
-    records = [
-        PersonRecord.model_validate({**person, "resident_id": resident_id})
-        for resident_id, person in zip(ids, people_sealed, strict=True)
-    ]
-    events = domain.register(household_id, command, records, digest)
-    address = AddressRecord.model_validate(command.address.model_dump())
-    appends = [StreamAppend(stream, 0, events), *(_resident_registered(r, address, household_id) for r in records)]
+    [records] = await sealed_people(intake, [people])
+    appends = registration(household_id, command, records, digest)
     try:
         appended = await intake.store.append_all(appends, context)
     except ConcurrencyConflict:
         return await register_household(intake, household_id, command, context)
     await registry.record(intake.store.engine, context.community_id, entries)
-    for envelope in appended[: len(events)]:
+    for envelope in appended[: len(appends[0].events)]:
         state = domain.evolve(state, envelope)
     return state, True, duplicates
+
+
+def residents_of(household_id: str, command: RegisterHousehold) -> list[tuple[str, Person]]:
+    """The head and members (head first), each with the resident id they are registered as."""
+    people = [command.head, *command.members]
+    return [(person_resident_id(household_id, slot), person) for slot, person in enumerate(people)]
+
+
+async def sealed_people(intake: Intake, households: list[list[tuple[str, Person]]]) -> list[list[PersonRecord]]:
+    """Each household's people as recorded: personal data sealed, resident id set. All
+    households' values are sealed at once, so new residents' keys are made together."""
+    flat = [(resident_id, person.model_dump()) for people in households for resident_id, person in people]
+    records = iter(
+        PersonRecord.model_validate({**person, "resident_id": resident_id})
+        for (resident_id, _plain), person in zip(flat, await sealed(intake, flat, new_residents=True), strict=True)
+    )
+    return [[next(records) for _ in people] for people in households]
+
+
+def registration(
+    household_id: str, command: RegisterHousehold, records: list[PersonRecord], digest: str
+) -> list[StreamAppend]:
+    """The household's new stream (first), then a new stream for each of its people."""
+    events = domain.register(household_id, command, records, digest)
+    address = AddressRecord.model_validate(command.address.model_dump())
+    return [
+        StreamAppend(household_stream(household_id), 0, events),
+        *(_resident_registered(record, address, household_id) for record in records),
+    ]
 
 
 async def change_household(
