@@ -21,6 +21,7 @@ from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
+from services.gateway.network_api import network_routes
 from services.gateway.residents_api import ResidentsController
 from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
@@ -107,7 +108,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
     app = service_app(
         title="Five-Zero platform API",
         description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, views.",
-        route_handlers=[*org_routes(), HouseholdsController, ResidentsController, ReportsController, code_list_route, audit],
+        route_handlers=[*org_routes(), HouseholdsController, ResidentsController, ReportsController, *network_routes, code_list_route, audit],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
