@@ -119,6 +119,17 @@ FIELD_LABELS: dict[str, Text] = {
     "category": Text("类别", "category"),
     "reply": Text("答复内容", "reply"),
     "report_id": Text("民情反映编号", "report id"),
+    "role": Text("信息员类别", "officer role"),
+    "joined_on": Text("入组日期", "date joined"),
+    "left_on": Text("离组日期", "date left"),
+    "leader": Text("组长", "team leader"),
+    "placed_on": Text("进楼栋日期", "date placed"),
+    "held_on": Text("恳谈日期", "meeting date"),
+    "participants": Text("参加人员", "participants"),
+    "resident_ids": Text("参加居民", "participating residents"),
+    "names": Text("参加人员姓名", "participants' names"),
+    "count": Text("参加人数", "number of participants"),
+    "items": Text("反映事项", "items raised"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.
@@ -205,6 +216,13 @@ FIELD_MESSAGES: dict[str, Text] = {
     "future_date": Text("{label}晚于今天：{input}", "{label} is in the future: {input}"),
     "until_before_release": Text("{label}应晚于获释日期", "{label} must be after the release date"),
     "empty_change": Text("修改至少要包含一个字段", "a change must include at least one field"),
+    "member_form": Text(
+        "信息员应填居民编号，或姓名加联系电话", "an officer needs a resident_id, or a name with a phone"
+    ),
+    "count_below_listed": Text(
+        "{label}少于所列的 {listed} 名参加人员", "{label} is below the {listed} participants listed"
+    ),
+    "no_participants": Text("{label}应列出人员或填写人数", "{label} must list people or give their count"),
     "reporter_form": Text(
         "{label}应填居民编号，或姓名加联系电话；匿名反映请不填{label}",
         "{label} needs a resident_id, or a name with a phone; leave {label} out for an anonymous report",

@@ -23,6 +23,7 @@ from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
 from services.gateway.imports_api import import_client, import_routes
 from services.gateway.ledgers_api import ledger_routes
+from services.gateway.network_api import network_routes
 from services.gateway.residents_api import ResidentsController
 from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
@@ -119,6 +120,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
             HouseholdsController,
             ResidentsController,
             ReportsController,
+            *network_routes,
             code_list_route,
             audit,
             *ledger_routes,

@@ -13,3 +13,11 @@ from shared.contracts.intake_requests import (  # noqa: F401
     Person,
     RegisterHousehold,
 )
+from shared.contracts.intake_network import (  # noqa: F401
+    FormInfoOfficerTeam,
+    FormPartyGroup,
+    HoldSentimentMeeting,
+    JoinInfoOfficerTeam,
+    LeaveInfoOfficerTeam,
+    PlacePartyMember,
+)

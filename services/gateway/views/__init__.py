@@ -42,6 +42,6 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import households, reports, residents
+    from services.gateway.views import households, network, reports, residents
 
-    return ViewsProjection({**households.PROJECTORS, **residents.PROJECTORS, **reports.PROJECTORS})
+    return ViewsProjection({**households.PROJECTORS, **residents.PROJECTORS, **reports.PROJECTORS, **network.PROJECTORS})
