@@ -49,7 +49,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
         await sealer.setup()
         await create_tables(store.engine, registry_metadata)
         ready["intake"] = Intake(
-            store, sealer, key_encryption_key(settings.secret, "intake-id-digests"), lambda: china_date(clock)
+            store, sealer, key_encryption_key(settings.secret, "intake-id-digests"), lambda: china_date(clock), clock, policy
         )
         try:
             yield

@@ -15,6 +15,7 @@ from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
 from shared.contracts.intake import AddressRecord, PersonRecord
+from shared.contracts.intake_care import REVISIT_STEP
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, StreamAppend
@@ -51,7 +52,8 @@ async def register_household(
         PersonRecord.model_validate({**await sealed(intake, resident_id, person.model_dump()), "resident_id": resident_id})
         for resident_id, person in zip(ids, people, strict=True)
     ]
-    events = domain.register(household_id, command, records, digest)
+    revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
+    events = domain.register(household_id, command, records, digest, revisit_due_at)
     address = AddressRecord.model_validate(command.address.model_dump())
     appends = [StreamAppend(stream, 0, events), *(_resident_registered(r, address, household_id) for r in records)]
     try:
