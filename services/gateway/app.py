@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.audit_api import audit
+from services.gateway.care_api import CareController
 from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.forward import ServiceClient
@@ -26,6 +27,8 @@ from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
 from services.gateway.org_api import org_routes
 from services.gateway.reports_api import ReportsController
+from services.gateway.profile_api import ProfileController
+from services.gateway.scorecard_api import ScorecardController
 from services.gateway.seed import seed_demo
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import VIEW_SOURCES, VIEWS_CONSUMER, all_views, views_metadata
@@ -107,7 +110,8 @@ def create_api(settings: GatewaySettings) -> Litestar:
     app = service_app(
         title="Five-Zero platform API",
         description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, views.",
-        route_handlers=[*org_routes(), HouseholdsController, ResidentsController, ReportsController, code_list_route, audit],
+        route_handlers=[*org_routes(), HouseholdsController, ResidentsController, ReportsController, code_list_route, audit,
+                        CareController, ScorecardController, ProfileController],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
