@@ -6,6 +6,7 @@ the next period, and clearing the label ends the watch."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from services.intake import deadlines as intake_deadlines
 from services.intake.handlers import Intake
@@ -21,7 +22,7 @@ from shared.db import create_tables
 from shared.deadlines import DeadlineScheduler, DeadlineTracker, ManualClock, china_date
 from shared.events import CommandContext
 from shared.sealing import Sealer
-from tests.support.kernel import SECRET, close_store, open_store
+from tests.support.kernel import SECRET, close_store, open_store, read_everything, wait_until
 
 MIANZHOU = "c-mianzhou"
 MONDAY_9AM = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -58,6 +59,20 @@ def a_scheduler(store, clock) -> DeadlineScheduler:
     return DeadlineScheduler(DeadlineTracker(store, intake_deadlines.RULES), clock, intake_deadlines.overdue_handlers(store))
 
 
+async def a_round(scheduler: DeadlineScheduler) -> None:
+    """One round once everything appended so far can be read: on PostgreSQL a commit is read
+    only after every older transaction on the (possibly busy, shared) server has ended."""
+    store = scheduler.tracker.store
+    async with store.engine.connect() as conn:
+        appended = await conn.scalar(select(func.count()).select_from(store.table))
+
+    async def all_visible() -> bool:
+        return len(await read_everything(store)) >= appended
+
+    await wait_until(all_visible, "every appended event to become visible", 10.0)
+    await scheduler.run_once()
+
+
 async def wang_registered(intake) -> tuple[str, str]:
     """王秀英's household and her resident id."""
     state, _, _ = await household_handlers.register_household(intake, "h-wang", WANG_XIUYING, AS_WORKER)
@@ -82,23 +97,23 @@ async def test_a_30_day_contact_deadline_passes_in_milliseconds_and_emits_overdu
     resident_id = await wang_living_alone(await an_intake(store, clock))
     scheduler = a_scheduler(store, clock)
     clock.advance(timedelta(days=30) - timedelta(minutes=1))
-    await scheduler.run_once()
+    await a_round(scheduler)
     assert await care_events(store, resident_stream(resident_id)) == []
 
     clock.advance(timedelta(minutes=1))
-    await scheduler.run_once()
-    await scheduler.run_once()
+    await a_round(scheduler)
+    await a_round(scheduler)
     assert await care_events(store, resident_stream(resident_id)) == ["ElderlyContactOverdue"]
 
 
 async def test_a_restarted_scheduler_emits_the_revisit_that_fell_due_while_it_was_down_and_repeats_nothing(store, clock):
     household_id, _ = await wang_registered(await an_intake(store, clock))
-    await a_scheduler(store, clock).run_once()  # ran, then the worker stopped
+    await a_round(a_scheduler(store, clock))  # ran, then the worker stopped
     clock.advance(timedelta(days=400))
 
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
 
 
@@ -106,7 +121,7 @@ async def test_a_late_visit_resolves_the_overdue_and_the_next_revisit_is_due_a_y
     intake = await an_intake(store, clock)
     household_id, _ = await wang_registered(intake)
     clock.advance(timedelta(days=366))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
 
     visit = RecordHouseholdVisit(visited_by="李敏", note="王秀英家一切安好")
     await care_handlers.record_visit(intake, household_id, visit, AS_WORKER)
@@ -114,10 +129,10 @@ async def test_a_late_visit_resolves_the_overdue_and_the_next_revisit_is_due_a_y
         "HouseholdRevisitOverdue", "HouseholdVisited", "HouseholdRevisitOverdueResolved"
     ]
     clock.advance(timedelta(days=364))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert len(await care_events(store, household_stream(household_id))) == 3
     clock.advance(timedelta(days=2))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert (await care_events(store, household_stream(household_id)))[-1] == "HouseholdRevisitOverdue"
 
 
@@ -125,12 +140,12 @@ async def test_a_late_contact_resolves_the_overdue_and_starts_the_next_30_days(s
     intake = await an_intake(store, clock)
     resident_id = await wang_living_alone(intake)
     clock.advance(timedelta(days=31))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
 
     call = RecordContact(how="phone", contacted_by="李敏", note="身体好")
     await care_handlers.record_contact(intake, resident_id, call, AS_WORKER)
     clock.advance(timedelta(days=31))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert await care_events(store, resident_stream(resident_id)) == [
         "ElderlyContactOverdue", "ResidentContacted", "ElderlyContactOverdueResolved", "ElderlyContactOverdue"
     ]
@@ -142,7 +157,7 @@ async def test_clearing_the_elderly_label_ends_the_contact_deadline(store, clock
     cleared = ClearLabel(on=date(2026, 2, 1), reason="随子女同住")
     await resident_handlers.clear_label(intake, resident_id, "elderly_alone", cleared, AS_WORKER)
     clock.advance(timedelta(days=90))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert await care_events(store, resident_stream(resident_id)) == []
 
 
@@ -150,5 +165,5 @@ async def test_a_community_policy_shortens_the_revisit_for_that_community(store,
     intake = await an_intake(store, clock, {MIANZHOU: {"household.revisit": timedelta(days=90)}})
     household_id, _ = await wang_registered(intake)
     clock.advance(timedelta(days=91))
-    await a_scheduler(store, clock).run_once()
+    await a_round(a_scheduler(store, clock))
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
