@@ -35,7 +35,8 @@ class CareController(Controller):
         services: NamedDependency[ServiceClient], settings: NamedDependency[GatewaySettings],
     ) -> Response[Any]:
         await check_record(gateway_engine, identity, community_id, writes=True)
-        answer = await _forwarded(request, services, identity, f"/communities/{community_id}/households/{household_id}/visits")
+        path = f"/communities/{community_id}/households/{household_id}/visits"
+        answer = await _forwarded(request, services, identity, path)
         if answer.status_code < 300:
             version = answer.json()["version"]
             await wait_for_household(gateway_engine, community_id, household_id, version, settings.read_your_writes_s)
@@ -52,7 +53,8 @@ class CareController(Controller):
         settings: NamedDependency[GatewaySettings],
     ) -> Response[Any]:
         await check_record(gateway_engine, identity, community_id, writes=True)
-        answer = await _forwarded(request, services, identity, f"/communities/{community_id}/residents/{resident_id}/contacts")
+        path = f"/communities/{community_id}/residents/{resident_id}/contacts"
+        answer = await _forwarded(request, services, identity, path)
         if answer.status_code < 300:
             version = answer.json()["version"]
             await wait_for_resident(gateway_engine, community_id, resident_id, version, settings.read_your_writes_s)

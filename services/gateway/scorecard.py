@@ -25,9 +25,11 @@ OPEN_STEPS = {"reported": ("triage", "reply"), "triaged": ("reply",)}
 
 async def community_scorecard(engine: AsyncEngine, community_id: str, now: datetime) -> dict[str, Any]:
     total, _ = await care.household_figures(engine, community_id)
-    unvisited = [_household(row, now) for row in await care.deadlines(engine, community_id, REVISIT_STEP, overdue_only=True)]
+    unvisited = await care.deadlines(engine, community_id, REVISIT_STEP, overdue_only=True)
+    unvisited = [_household(row, now) for row in unvisited]
     late_reports = await _overdue_reports(engine, community_id, now)
-    uncontacted = [_resident(row, now) for row in await care.deadlines(engine, community_id, CONTACT_STEP, overdue_only=True)]
+    uncontacted = await care.deadlines(engine, community_id, CONTACT_STEP, overdue_only=True)
+    uncontacted = [_resident(row, now) for row in uncontacted]
     surveyed = total - len(unvisited)
     return {
         "community_id": community_id,

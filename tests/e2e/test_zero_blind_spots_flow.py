@@ -62,7 +62,8 @@ def breach(card: dict, pillar: str, kind: str, key: str, wanted: str) -> dict | 
     return next((item for item in card[pillar]["breaches"][kind] if item[key] == wanted), None)
 
 
-def test_a_household_not_revisited_within_a_year_is_a_breach_by_name_until_a_visit(platform, survey):
+def test_a_household_not_revisited_within_a_year_is_a_breach_by_name_until_a_visit(any_platform, survey):
+    platform = any_platform
     household = registered(platform, survey, "赵桂芳", "5栋")
     before = scorecard(platform)
     assert breach(before, "zero_blind_spots", "households_not_revisited", "household_id", household["id"]) is None
@@ -86,7 +87,8 @@ def test_a_household_not_revisited_within_a_year_is_a_breach_by_name_until_a_vis
     assert shown.json()["version"] == visited.json()["version"]
 
 
-def test_an_elderly_resident_not_contacted_for_30_days_is_a_breach_and_a_work_item_until_a_contact(platform, survey):
+def test_an_elderly_resident_not_contacted_for_30_days_is_a_breach_and_a_work_item_until_a_contact(any_platform, survey):
+    platform = any_platform
     resident_id = registered(platform, survey, "周玉兰", "6栋", alone=True)["head"]["resident_id"]
     labelled = platform.gateway.post(community(f"residents/{resident_id}/labels"), json=ELDERLY_ALONE,
                                      headers=platform.login("community_worker"))

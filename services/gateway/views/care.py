@@ -55,12 +55,12 @@ care_log = Table(
     Column("community_id", String(100), nullable=False),
     Column("subject_id", String(64), nullable=False),
     Column("kind", String(10), nullable=False),
-    Column("on", String(10), nullable=False),
+    Column("done_on", String(10), nullable=False),
     Column("how", String(10), nullable=False),
-    Column("by", String(50), nullable=False),
+    Column("done_by", String(50), nullable=False),
     Column("note", Text),
     Column("recorded_at", String(40), nullable=False),
-    Index("view_care_log_subject", "subject_id", "on"),
+    Index("view_care_log_subject", "subject_id", "done_on"),
 )
 """Every household visit (`kind` visit) and contact with a resident (`kind` contact)."""
 
@@ -78,8 +78,9 @@ async def project_care(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> 
         await _PROJECTIONS[envelope.type](conn, envelope)
 
 
-async def _opened(conn: AsyncConnection, envelope: Envelope, subject_id: str, step: str, due_at: datetime,
-                  done_on: str | None) -> None:
+async def _opened(
+    conn: AsyncConnection, envelope: Envelope, subject_id: str, step: str, due_at: datetime, done_on: str | None
+) -> None:
     values = {"subject_id": subject_id, "step": step, "community_id": envelope.community_id,
               "due_at": due_at.astimezone(UTC), "overdue": False, "last_done_on": done_on}
     await upsert(conn, care_deadlines, values, key=("subject_id", "step"), update=("due_at", "overdue", "last_done_on"))
@@ -109,13 +110,15 @@ async def _visited(conn: AsyncConnection, envelope: Envelope) -> None:
     data = envelope.data
     await _logged(conn, envelope, data["household_id"], "visit", data["visited_on"], "visit", data["visited_by"])
     latest = await _latest(conn, data["household_id"], "visit")
-    await _opened(conn, envelope, data["household_id"], REVISIT_STEP, datetime.fromisoformat(data["next_visit_due_at"]), latest)
+    due_at = datetime.fromisoformat(data["next_visit_due_at"])
+    await _opened(conn, envelope, data["household_id"], REVISIT_STEP, due_at, latest)
 
 
 async def _labelled(conn: AsyncConnection, envelope: Envelope) -> None:
     if envelope.data["label"] == "elderly_alone":
         resident_id = envelope.data["resident_id"]
-        await _opened(conn, envelope, resident_id, CONTACT_STEP, contact_due(envelope), await _latest(conn, resident_id, "contact"))
+        latest = await _latest(conn, resident_id, "contact")
+        await _opened(conn, envelope, resident_id, CONTACT_STEP, contact_due(envelope), latest)
 
 
 async def _label_cleared(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -128,7 +131,8 @@ async def _contacted(conn: AsyncConnection, envelope: Envelope) -> None:
     await _logged(conn, envelope, data["resident_id"], "contact", data["contacted_on"], data["how"], data["contacted_by"])
     if data.get("next_contact_due_at"):
         latest = await _latest(conn, data["resident_id"], "contact")
-        await _opened(conn, envelope, data["resident_id"], CONTACT_STEP, datetime.fromisoformat(data["next_contact_due_at"]), latest)
+        due_at = datetime.fromisoformat(data["next_contact_due_at"])
+        await _opened(conn, envelope, data["resident_id"], CONTACT_STEP, due_at, latest)
 
 
 async def _reported(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -138,16 +142,19 @@ async def _reported(conn: AsyncConnection, envelope: Envelope) -> None:
         await upsert(conn, resident_reports, values, key=("report_id",), update=())
 
 
-async def _logged(conn: AsyncConnection, envelope: Envelope, subject_id: str, kind: str, on: str, how: str, by: str) -> None:
+async def _logged(
+    conn: AsyncConnection, envelope: Envelope, subject_id: str, kind: str, done_on: str, how: str, done_by: str
+) -> None:
     values = {"event_id": str(envelope.event_id), "community_id": envelope.community_id, "subject_id": subject_id,
-              "kind": kind, "on": on, "how": how, "by": by, "note": envelope.data.get("note"),
+              "kind": kind, "done_on": done_on, "how": how, "done_by": done_by, "note": envelope.data.get("note"),
               "recorded_at": envelope.occurred_at.isoformat()}
     await upsert(conn, care_log, values, key=("event_id",), update=())
 
 
 async def _latest(conn: AsyncConnection, subject_id: str, kind: str) -> str | None:
-    on = care_log.c.on
-    return await conn.scalar(select(on).where(care_log.c.subject_id == subject_id, care_log.c.kind == kind).order_by(on.desc()).limit(1))
+    done_on = care_log.c.done_on
+    query = select(done_on).where(care_log.c.subject_id == subject_id, care_log.c.kind == kind)
+    return await conn.scalar(query.order_by(done_on.desc()).limit(1))
 
 
 _PROJECTIONS = {
@@ -173,7 +180,9 @@ PROJECTORS = {event_type: [project_care] for event_type in _PROJECTIONS}
 async def household_figures(engine: AsyncEngine, community_id: str) -> tuple[int, int]:
     """All households of the community, and those whose revisit is overdue."""
     async with engine.connect() as conn:
-        total = await conn.scalar(select(func.count()).select_from(households).where(households.c.community_id == community_id))
+        total = await conn.scalar(
+            select(func.count()).select_from(households).where(households.c.community_id == community_id)
+        )
         overdue = await conn.scalar(
             select(func.count()).select_from(care_deadlines).where(
                 care_deadlines.c.community_id == community_id, care_deadlines.c.step == REVISIT_STEP,
@@ -214,9 +223,12 @@ async def deadline_of(engine: AsyncEngine, subject_id: str, step: str) -> dict[s
 async def log_of(engine: AsyncEngine, subject_id: str, kind: str) -> list[dict[str, Any]]:
     """Visits to a household or contacts with a resident, latest first."""
     query = (
-        select(care_log.c.on, care_log.c.how, care_log.c.by, care_log.c.note, care_log.c.recorded_at)
+        select(
+            care_log.c.done_on.label("on"), care_log.c.how, care_log.c.done_by.label("by"), care_log.c.note,
+            care_log.c.recorded_at,
+        )
         .where(care_log.c.subject_id == subject_id, care_log.c.kind == kind)
-        .order_by(care_log.c.on.desc(), care_log.c.recorded_at.desc())
+        .order_by(care_log.c.done_on.desc(), care_log.c.recorded_at.desc())
     )
     async with engine.connect() as conn:
         return [row._asdict() for row in (await conn.execute(query)).all()]

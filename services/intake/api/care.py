@@ -24,7 +24,8 @@ async def record_visit(
 ) -> Response[dict[str, Any]]:
     identity = caller(request, community_id, writes=True)
     try:
-        state, appended = await handlers.record_visit(intake, household_id, data, CommandContext.new(community_id, identity.subject))
+        context = CommandContext.new(community_id, identity.subject)
+        state, appended = await handlers.record_visit(intake, household_id, data, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
     body = {**appended[0].data, "late": len(appended) > 1, "version": state.version}
@@ -39,7 +40,8 @@ async def record_contact(
 ) -> Response[dict[str, Any]]:
     identity = caller(request, community_id, writes=True)
     try:
-        state, appended = await handlers.record_contact(intake, resident_id, data, CommandContext.new(community_id, identity.subject))
+        context = CommandContext.new(community_id, identity.subject)
+        state, appended = await handlers.record_contact(intake, resident_id, data, context)
     except (DomainError, VersionMismatch) as error:
         raise problem_for(error) from error
     body = {**appended[0].data, "late": len(appended) > 1, "version": state.version}
