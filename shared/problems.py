@@ -115,6 +115,12 @@ FIELD_LABELS: dict[str, Text] = {
     "category": Text("类别", "category"),
     "reply": Text("答复内容", "reply"),
     "report_id": Text("民情反映编号", "report id"),
+    "note": Text("情况记录", "note"),
+    "visited_by": Text("走访人", "visited by"),
+    "visited_on": Text("走访日期", "date of the visit"),
+    "contacted_by": Text("联系人", "contacted by"),
+    "contacted_on": Text("联系日期", "date of the contact"),
+    "how": Text("联系方式", "way of contact"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.

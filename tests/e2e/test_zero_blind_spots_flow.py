@@ -165,3 +165,22 @@ def test_scorecards_worklists_and_profiles_are_scoped(platform, survey, problem)
     district = platform.gateway.get("/api/v1/district/scorecard", headers=platform.login("district_admin"))
     assert {c["community_id"] for c in district.json()["communities"]} == {"c-mianzhou", "c-dongjin", "c-changhong"}
     assert scorecard(platform, "auditor")["community_id"] == "c-mianzhou"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_bad_visit_or_contact_names_each_field_and_writes_nothing(platform, survey, problem, language):
+    household = registered(platform, survey, "冯桂英", "10栋", alone=True)
+    headers = {**platform.login("community_worker"), "Accept-Language": language}
+    visits, contacts = f"households/{household['id']}/visits", f"residents/{household['head']['resident_id']}/contacts"
+    with platform.nothing_written():
+        bad_visit = platform.gateway.post(community(visits), json={"visited_on": "去年", "religion": "x"}, headers=headers)
+        fields = {error["field"] for error in problem(bad_visit, 400, "validation_failed", language)["errors"]}
+        assert fields == {"visited_by", "visited_on", "religion"}
+        bad_contact = platform.gateway.post(community(contacts), json={"how": "wechat", "contacted_by": ""}, headers=headers)
+        found = problem(bad_contact, 400, "validation_failed", language)
+        assert {error["field"] for error in found["errors"]} == {"how", "contacted_by"}
+        assert ("联系方式" if language == "zh" else "way of contact") in found["errors"][0]["message"] + found["errors"][1]["message"]
+        future = platform.gateway.post(community(visits), json={"visited_by": "李敏", "visited_on": "2999-01-01"}, headers=headers)
+        problem(future, 400, "validation_failed", language)
+    missing = platform.gateway.post(community("households/no-such-household/visits"), json={"visited_by": "李敏"}, headers=headers)
+    problem(missing, 404, "not_found", language)
