@@ -6,7 +6,6 @@ the next period, and clearing the label ends the watch."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from services.intake import deadlines as intake_deadlines
 from services.intake.handlers import Intake
@@ -22,7 +21,7 @@ from shared.db import create_tables
 from shared.deadlines import DeadlineScheduler, DeadlineTracker, ManualClock, china_date
 from shared.events import CommandContext
 from shared.sealing import Sealer
-from tests.support.kernel import SECRET, close_store, open_store, read_everything, wait_until
+from tests.support.kernel import SECRET, PatientScheduler, close_store, open_store
 
 MIANZHOU = "c-mianzhou"
 MONDAY_9AM = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -56,21 +55,7 @@ async def an_intake(store, clock, overrides=None) -> Intake:
 
 def a_scheduler(store, clock) -> DeadlineScheduler:
     """A scheduler as a (re)started worker builds it: nothing in memory but its settings."""
-    return DeadlineScheduler(DeadlineTracker(store, intake_deadlines.RULES), clock, intake_deadlines.overdue_handlers(store))
-
-
-async def a_round(scheduler: DeadlineScheduler) -> None:
-    """One round once everything appended so far can be read: on PostgreSQL a commit is read
-    only after every older transaction on the (possibly busy, shared) server has ended."""
-    store = scheduler.tracker.store
-    async with store.engine.connect() as conn:
-        appended = await conn.scalar(select(func.count()).select_from(store.table))
-
-    async def all_visible() -> bool:
-        return len(await read_everything(store)) >= appended
-
-    await wait_until(all_visible, "every appended event to become visible", 10.0)
-    await scheduler.run_once()
+    return PatientScheduler(DeadlineTracker(store, intake_deadlines.RULES), clock, intake_deadlines.overdue_handlers(store))
 
 
 async def wang_registered(intake) -> tuple[str, str]:
@@ -97,23 +82,23 @@ async def test_a_30_day_contact_deadline_passes_in_milliseconds_and_emits_overdu
     resident_id = await wang_living_alone(await an_intake(store, clock))
     scheduler = a_scheduler(store, clock)
     clock.advance(timedelta(days=30) - timedelta(minutes=1))
-    await a_round(scheduler)
+    await scheduler.run_once()
     assert await care_events(store, resident_stream(resident_id)) == []
 
     clock.advance(timedelta(minutes=1))
-    await a_round(scheduler)
-    await a_round(scheduler)
+    await scheduler.run_once()
+    await scheduler.run_once()
     assert await care_events(store, resident_stream(resident_id)) == ["ElderlyContactOverdue"]
 
 
 async def test_a_restarted_scheduler_emits_the_revisit_that_fell_due_while_it_was_down_and_repeats_nothing(store, clock):
     household_id, _ = await wang_registered(await an_intake(store, clock))
-    await a_round(a_scheduler(store, clock))  # ran, then the worker stopped
+    await a_scheduler(store, clock).run_once()  # ran, then the worker stopped
     clock.advance(timedelta(days=400))
 
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
 
 
@@ -121,7 +106,7 @@ async def test_a_late_visit_resolves_the_overdue_and_the_next_revisit_is_due_a_y
     intake = await an_intake(store, clock)
     household_id, _ = await wang_registered(intake)
     clock.advance(timedelta(days=366))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
 
     visit = RecordHouseholdVisit(visited_by="李敏", note="王秀英家一切安好")
     await care_handlers.record_visit(intake, household_id, visit, AS_WORKER)
@@ -129,10 +114,10 @@ async def test_a_late_visit_resolves_the_overdue_and_the_next_revisit_is_due_a_y
         "HouseholdRevisitOverdue", "HouseholdVisited", "HouseholdRevisitOverdueResolved"
     ]
     clock.advance(timedelta(days=364))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert len(await care_events(store, household_stream(household_id))) == 3
     clock.advance(timedelta(days=2))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert (await care_events(store, household_stream(household_id)))[-1] == "HouseholdRevisitOverdue"
 
 
@@ -140,12 +125,12 @@ async def test_a_late_contact_resolves_the_overdue_and_starts_the_next_30_days(s
     intake = await an_intake(store, clock)
     resident_id = await wang_living_alone(intake)
     clock.advance(timedelta(days=31))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
 
     call = RecordContact(how="phone", contacted_by="李敏", note="身体好")
     await care_handlers.record_contact(intake, resident_id, call, AS_WORKER)
     clock.advance(timedelta(days=31))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert await care_events(store, resident_stream(resident_id)) == [
         "ElderlyContactOverdue", "ResidentContacted", "ElderlyContactOverdueResolved", "ElderlyContactOverdue"
     ]
@@ -157,7 +142,7 @@ async def test_clearing_the_elderly_label_ends_the_contact_deadline(store, clock
     cleared = ClearLabel(on=date(2026, 2, 1), reason="随子女同住")
     await resident_handlers.clear_label(intake, resident_id, "elderly_alone", cleared, AS_WORKER)
     clock.advance(timedelta(days=90))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert await care_events(store, resident_stream(resident_id)) == []
 
 
@@ -165,5 +150,5 @@ async def test_a_community_policy_shortens_the_revisit_for_that_community(store,
     intake = await an_intake(store, clock, {MIANZHOU: {"household.revisit": timedelta(days=90)}})
     household_id, _ = await wang_registered(intake)
     clock.advance(timedelta(days=91))
-    await a_round(a_scheduler(store, clock))
+    await a_scheduler(store, clock).run_once()
     assert await care_events(store, household_stream(household_id)) == ["HouseholdRevisitOverdue"]
