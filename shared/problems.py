@@ -130,6 +130,12 @@ FIELD_LABELS: dict[str, Text] = {
     "names": Text("参加人员姓名", "participants' names"),
     "count": Text("参加人数", "number of participants"),
     "items": Text("反映事项", "items raised"),
+    "note": Text("情况记录", "note"),
+    "visited_by": Text("走访人", "visited by"),
+    "visited_on": Text("走访日期", "date of the visit"),
+    "contacted_by": Text("联系人", "contacted by"),
+    "contacted_on": Text("联系日期", "date of the contact"),
+    "how": Text("联系方式", "way of contact"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.audit_api import audit
+from services.gateway.care_api import CareController
 from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.forward import ServiceClient
@@ -29,6 +30,8 @@ from services.gateway.org import org_metadata
 from services.gateway.personal_data import PersonalData, audit_metadata
 from services.gateway.org_api import org_routes
 from services.gateway.reports_api import ReportsController
+from services.gateway.profile_api import ProfileController
+from services.gateway.scorecard_api import ScorecardController
 from services.gateway.seed import seed_demo
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import VIEW_SOURCES, VIEWS_CONSUMER, all_views, views_metadata
@@ -125,6 +128,9 @@ def create_api(settings: GatewaySettings) -> Litestar:
             audit,
             *ledger_routes,
             *import_routes,
+            CareController,
+            ScorecardController,
+            ProfileController,
         ],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},

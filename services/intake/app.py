@@ -17,7 +17,7 @@ from services.intake.settings import IntakeSettings
 from services.intake.handlers import Intake
 from services.intake.registry import registry_metadata
 from shared.db import create_engine, create_tables, ensure_schema
-from shared.deadlines import DeadlineScheduler, DeadlineTracker, china_date, clock_from_settings
+from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_settings
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
@@ -48,9 +48,7 @@ def create_api(settings: IntakeSettings) -> Litestar:
         sealer = Sealer(store.engine, settings.secret, "intake")
         await sealer.setup()
         await create_tables(store.engine, registry_metadata)
-        ready["intake"] = Intake(
-            store, sealer, key_encryption_key(settings.secret, "intake-id-digests"), lambda: china_date(clock)
-        )
+        ready["intake"] = Intake(store, sealer, key_encryption_key(settings.secret, "intake-id-digests"), clock, policy)
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ before they were stored, and replaying history must never fail.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +58,8 @@ class HouseholdRegistered(DomainEvent):
     request_digest: str | None = None
     """Keyed digest of the request, so a retry with the same Idempotency-Key is recognised
     although its sealed fields differ (fresh nonces) from the first attempt's."""
+    revisit_due_at: datetime | None = None
+    """The first revisit's deadline (`shared.contracts.intake_care`)."""
 
 
 @event
@@ -91,6 +94,10 @@ def household_document(document: dict[str, Any] | None, envelope: Envelope) -> d
         }
     elif envelope.type == HouseholdChanged.event_type and document is not None:
         document = {**document, **{section: data.get(section) for section in data["changed"]}}
+    elif envelope.type == "intake.HouseholdVisited" and document is not None:
+        document = {**document, "last_visited_on": data["visited_on"]}
+    elif envelope.type.startswith("intake.HouseholdRevisit") and document is not None:
+        document = dict(document)  # an overdue or its resolution: the version still moves on
     else:
         return document or {}
     document["household_size"] = 1 + len(document["members"] or [])

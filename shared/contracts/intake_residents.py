@@ -8,6 +8,8 @@ key. `phone` and `id_number` in these events are sealed values, never plaintext.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.intake import AddressRecord
@@ -111,6 +113,8 @@ class ResidentLabelled(DomainEvent):
     details: dict[str, str | bool | None]
     until: str | None = None
     """End of the support period (reentry): the label lapses after it unless renewed."""
+    contact_due_at: datetime | None = None
+    """`elderly_alone`: the first contact's deadline (`shared.contracts.intake_care`)."""
 
 
 @event

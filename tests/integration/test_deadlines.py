@@ -14,7 +14,7 @@ from shared.contracts.intake_reports import TRIAGE_STEP, ReportSentiment, Triage
 from shared.deadlines import DeadlineScheduler, DeadlineTracker, ManualClock, deadlines
 from shared.events import CommandContext
 from shared.sealing import Sealer
-from tests.support.kernel import SECRET, close_store, open_store
+from tests.support.kernel import SECRET, PatientScheduler, close_store, open_store, until_all_visible
 
 MIANZHOU = "c-mianzhou"
 MONDAY_9AM = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -38,7 +38,7 @@ def clock():
 
 def a_scheduler(store, clock) -> DeadlineScheduler:
     """A scheduler as a (re)started worker builds it: nothing in memory but its settings."""
-    return DeadlineScheduler(DeadlineTracker(store, intake_deadlines.RULES), clock, intake_deadlines.overdue_handlers(store))
+    return PatientScheduler(DeadlineTracker(store, intake_deadlines.RULES), clock, intake_deadlines.overdue_handlers(store))
 
 
 async def report_leak(store, clock, policy_overrides=None, report_id="r-leak") -> str:
@@ -49,6 +49,7 @@ async def report_leak(store, clock, policy_overrides=None, report_id="r-leak") -
         store, sealer, intake_deadlines.policy(policy_overrides or {}), clock, report_id, LEAK,
         CommandContext.new(MIANZHOU, "u-limin"),
     )
+    await until_all_visible(store)
     return report_id
 
 

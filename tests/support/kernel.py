@@ -16,11 +16,12 @@ from faststream.redis import RedisBroker
 from litestar import Litestar
 from litestar.di import Provide
 from redis.asyncio import Redis
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.consumer import EventConsumer
 from shared.db import create_engine, upsert
+from shared.deadlines import DeadlineScheduler
 from shared.events import CommandContext, DomainEvent, Envelope, event, upcaster
 from shared.eventstore import EntryId, EventStore, StoredEvent
 from shared.http import events_route
@@ -360,3 +361,23 @@ def http_fetcher(client: httpx.AsyncClient, base_url: str, secret: str = SECRET)
         ]
 
     return fetch
+
+
+async def until_all_visible(store: EventStore, timeout: float = 10.0) -> None:
+    """Waits until every event appended so far can be read (see `until_visible`)."""
+    async with store.engine.connect() as conn:
+        appended = await conn.scalar(select(func.count()).select_from(store.table))
+
+    async def all_visible() -> bool:
+        return len(await read_everything(store)) >= appended
+
+    await wait_until(all_visible, "every appended event to become visible", timeout)
+
+
+class PatientScheduler(DeadlineScheduler):
+    """A deadline scheduler whose round starts once every append so far is readable, so a
+    test's round sees what the test just did, however busy the shared PostgreSQL is."""
+
+    async def run_once(self) -> int:
+        await until_all_visible(self.tracker.store)
+        return await super().run_once()

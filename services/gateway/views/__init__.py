@@ -42,6 +42,10 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import households, network, reports, residents
+    from services.gateway.views import care, households, network, reports, residents
 
-    return ViewsProjection({**households.PROJECTORS, **residents.PROJECTORS, **reports.PROJECTORS, **network.PROJECTORS})
+    projectors: dict[str, list[Projector]] = {}
+    for module in (households, residents, reports, network, care):
+        for event_type, functions in module.PROJECTORS.items():
+            projectors.setdefault(event_type, []).extend(functions)
+    return ViewsProjection(projectors)

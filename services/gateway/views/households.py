@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
 from services.gateway.views.pages import newest_first, page, wait_for_version
+from shared.contracts.intake_care import HOUSEHOLD_CARE_EVENTS
 from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
 from shared.db import upsert_many
 from shared.events import Envelope
@@ -75,6 +76,7 @@ def _row(household_id: str, document: dict[str, Any]) -> dict[str, Any]:
 PROJECTORS = {
     HouseholdRegistered.event_type: [project_households],
     HouseholdChanged.event_type: [project_households],
+    **{event_class.event_type: [project_households] for event_class in HOUSEHOLD_CARE_EVENTS},  # the version moves on
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
 from services.gateway.views.pages import newest_first, page, wait_for_version
+from shared.contracts.intake_care import RESIDENT_CARE_EVENTS
 from shared.contracts.intake_residents import (
     SEALED_LABEL_DETAILS,
     ResidentAbsorbed,
@@ -184,6 +185,7 @@ _PROJECTIONS = {
     ResidentLabelled.event_type: _labelled,
     ResidentLabelCleared.event_type: _label_cleared,
     ResidentLabelRenewed.event_type: _label_renewed,
+    **{event_class.event_type: _touch for event_class in RESIDENT_CARE_EVENTS},  # the version moves on
 }
 
 PROJECTORS = {event_type: [project_residents] for event_type in _PROJECTIONS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.intake.commands import ChangeHousehold, RegisterHousehold
@@ -76,7 +77,11 @@ def is_retry(state: Household, household_id: str, community_id: str, request_dig
 
 
 def register(
-    household_id: str, command: RegisterHousehold, people: list[PersonRecord], request_digest: str
+    household_id: str,
+    command: RegisterHousehold,
+    people: list[PersonRecord],
+    request_digest: str,
+    revisit_due_at: datetime | None = None,
 ) -> list[DomainEvent]:
     """A new household; `people` are the head and members as recorded (sealed, with resident ids)."""
     return [
@@ -89,6 +94,7 @@ def register(
             needs=command.needs,
             remarks=command.remarks,
             request_digest=request_digest,
+            revisit_due_at=revisit_due_at,
         )
     ]
 

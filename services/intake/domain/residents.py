@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from services.intake.domain import DomainError
 from shared.contracts.intake import AddressRecord
@@ -153,7 +153,8 @@ def erase(state: Resident, community_id: str, reason: str) -> list[DomainEvent]:
 
 
 def label(
-    state: Resident, community_id: str, name: str, since: date, reason: str, details: dict, until: date | None, today: date
+    state: Resident, community_id: str, name: str, since: date, reason: str, details: dict, until: date | None, today: date,
+    contact_due_at: datetime | None = None,
 ) -> list[DomainEvent]:
     """`details` are the label's own fields, personal data among them already sealed."""
     _require_active(state, community_id)
@@ -171,6 +172,7 @@ def label(
             reason=reason,
             details=details,
             until=until.isoformat() if until else None,
+            contact_due_at=contact_due_at,
         )
     ]
 

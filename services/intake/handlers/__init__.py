@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from shared.deadlines import SystemClock, china_date
+from shared.contracts.intake_care import CARE_DEADLINE_DEFAULTS
+from shared.deadlines import Clock, DeadlinePolicy, SystemClock, china_date
 from shared.eventstore import EventStore
 from shared.sealing import Sealer
 
@@ -19,8 +20,14 @@ class Intake:
     store: EventStore
     sealer: Sealer
     digest_key: bytes
-    today: Callable[[], date] = lambda: china_date(SystemClock())
-    """The community's date, for labels that lapse; tests and demos pass their own clock."""
+    clock: Clock = field(default_factory=SystemClock)
+    """Now, for the deadlines a registration, a label, a visit or a contact starts."""
+    policy: DeadlinePolicy = field(default_factory=lambda: DeadlinePolicy(CARE_DEADLINE_DEFAULTS))
+    """How long until a household's revisit or an elderly resident's contact is due."""
+
+    def today(self) -> date:
+        """The community's date (China), for labels that lapse."""
+        return china_date(self.clock)
 
 
 class VersionMismatch(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import datetime
 from typing import Any
 
 from services.intake import registry
@@ -15,6 +16,7 @@ from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
 from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
 from shared.contracts.intake import AddressRecord, PersonRecord
+from shared.contracts.intake_care import REVISIT_STEP
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, StreamAppend
@@ -46,7 +48,8 @@ async def register_household(
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
     [records] = await sealed_people(intake, [people])
-    appends = registration(household_id, command, records, digest)
+    revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
+    appends = registration(household_id, command, records, digest, revisit_due_at)
     try:
         appended = await intake.store.append_all(appends, context)
     except ConcurrencyConflict:
@@ -75,10 +78,10 @@ async def sealed_people(intake: Intake, households: list[list[tuple[str, Person]
 
 
 def registration(
-    household_id: str, command: RegisterHousehold, records: list[PersonRecord], digest: str
+    household_id: str, command: RegisterHousehold, records: list[PersonRecord], digest: str, revisit_due_at: datetime
 ) -> list[StreamAppend]:
     """The household's new stream (first), then a new stream for each of its people."""
-    events = domain.register(household_id, command, records, digest)
+    events = domain.register(household_id, command, records, digest, revisit_due_at)
     address = AddressRecord.model_validate(command.address.model_dump())
     return [
         StreamAppend(household_stream(household_id), 0, events),

@@ -16,6 +16,7 @@ from services.intake.handlers.households import registration, request_digest, re
 from services.intake.handlers.residents import index_entry
 from shared.contracts.intake_imports import ImportedHousehold, ImportHouseholds
 from shared.contracts.intake_residents import SEALED_FIELDS
+from shared.contracts.intake_care import REVISIT_STEP
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict
 
@@ -57,10 +58,11 @@ async def import_households(
         raise rules.HouseholdsDiffer(differing)
     people = [residents_of(household_id, item.household) for item, household_id, _ in new]
     records = await sealed_people(intake, people)
+    revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
     appends = [
         append
         for (item, household_id, digest), recorded in zip(new, records, strict=True)
-        for append in registration(household_id, item.household, recorded, digest)
+        for append in registration(household_id, item.household, recorded, digest, revisit_due_at)
     ]
     try:
         await intake.store.append_all(appends, context)

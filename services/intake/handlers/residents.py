@@ -7,7 +7,9 @@ from typing import Any
 
 from services.intake import registry
 from services.intake.domain import residents as domain
+from services.intake.domain.care import ELDERLY
 from services.intake.handlers import Intake, VersionMismatch
+from shared.contracts.intake_care import CONTACT_STEP
 from shared.contracts.intake_residents import SEALED_FIELDS, SEALED_LABEL_DETAILS, resident_stream
 from shared.events import CommandContext
 from shared.masking import mask_id_number, mask_phone
@@ -108,8 +110,12 @@ async def label_resident(intake: Intake, resident_id: str, command: Any, context
         if details.get(field) is not None:
             details[field] = await intake.sealer.seal(resident_id, f"{command.label}.{field}", str(details[field]))
     until = getattr(command, "until", None)
+    contact_due_at = (
+        intake.policy.due(context.community_id, CONTACT_STEP, intake.clock.now()) if command.label == ELDERLY else None
+    )
     events = domain.label(
-        state, context.community_id, command.label, command.since, command.reason, details, until, intake.today()
+        state, context.community_id, command.label, command.since, command.reason, details, until, intake.today(),
+        contact_due_at,
     )
     return await _append(intake, state, events, context)
 
