@@ -18,7 +18,7 @@ from shared.contracts.intake_care import RecordContact, RecordHouseholdVisit
 from shared.contracts.intake_requests import ClearLabel, LabelResident, RegisterHousehold
 from shared.contracts.intake_residents import resident_stream
 from shared.db import create_tables
-from shared.deadlines import DeadlineScheduler, DeadlineTracker, ManualClock, china_date
+from shared.deadlines import DeadlineScheduler, DeadlineTracker, ManualClock
 from shared.events import CommandContext
 from shared.sealing import Sealer
 from tests.support.kernel import SECRET, PatientScheduler, close_store, open_store
@@ -50,7 +50,7 @@ async def an_intake(store, clock, overrides=None) -> Intake:
     await sealer.setup()
     await create_tables(store.engine, registry_metadata)
     await DeadlineTracker(store, intake_deadlines.RULES).setup()
-    return Intake(store, sealer, b"k" * 32, lambda: china_date(clock), clock, intake_deadlines.policy(overrides or {}))
+    return Intake(store, sealer, b"k" * 32, clock, intake_deadlines.policy(overrides or {}))
 
 
 def a_scheduler(store, clock) -> DeadlineScheduler:
