@@ -9,16 +9,19 @@ per resident, so a new one is usually `Ledger(LAYOUT, read=<its view's reader>)`
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.ledgers.households import household_rows
-from services.gateway.ledgers.layouts import HOUSEHOLD_SURVEY, Layout
+from services.gateway.ledgers.layouts import HOUSEHOLD_SURVEY, LAYOUTS, Layout
+from services.gateway.personal_data import PERSON_FIELDS
 from services.gateway.views.households import households
+from services.gateway.views.label_ledgers import LABEL_LEDGERS, SEALED_COLUMNS, label_ledger_rows
+from shared.deadlines import SystemClock, china_date
 
 Record = dict[str, Any]
 Reader = Callable[[AsyncEngine, str], Awaitable[list[Record]]]
@@ -41,6 +44,8 @@ class Ledger:
     """The persons of a record whose sealed fields (phone, ID number) are shown."""
     with_people: Callable[[Record, list[dict[str, Any]]], Record] = _with_one_person
     """The record with those persons as shown (masked or whole)."""
+    sealed: Mapping[str, str] = field(default_factory=lambda: dict(PERSON_FIELDS))
+    """Each key of a person holding a sealed value, and the field it was sealed as."""
 
     def rows(self, records: list[Record]) -> Iterator[dict[str, Any]]:
         """The sheet's rows as JSON: every column by its key (codes as codes), and the resident."""
@@ -86,7 +91,15 @@ def _natural(text: str) -> tuple:
     return tuple((0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", text) if piece)
 
 
+def _label_ledger(label: str) -> Ledger:
+    async def read(engine: AsyncEngine, community_id: str) -> list[Record]:
+        return await label_ledger_rows(engine, community_id, label, china_date(SystemClock()))
+
+    return Ledger(LAYOUTS[label], read, sealed=SEALED_COLUMNS)
+
+
 LEDGERS: dict[str, Ledger] = {
     "household_survey": HouseholdSurvey(HOUSEHOLD_SURVEY, read_households, _people, _with_people),
+    **{label: _label_ledger(label) for label in LABEL_LEDGERS},
 }
 """The ledgers the gateway serves, by the name in `/ledgers/{ledger}`."""

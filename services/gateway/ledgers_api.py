@@ -50,7 +50,9 @@ async def get_ledger(
     personal_data: NamedDependency[PersonalData],
     format: Literal["json", "xlsx"] = Parameter(default="json", description="json (rows) or xlsx (the form)"),  # noqa: A002
 ) -> Response[Any]:
-    """Ledgers: `household_survey` (社情民意统计表)."""
+    """Ledgers: `household_survey` (社情民意统计表), `hardship` (困难群众), `unemployed` (下岗失业人员),
+    `elderly_alone` (空巢及孤寡老人), `veteran_hardship` (困难军转干部), `reentry` (“两劳”人员,
+    only with the reentry duty). Ledgers 2–6 list the residents whose label is active today."""
     await check_collection(gateway_engine, identity, community_id)
     source = _ledger(ledger, identity)
     records = await source.read(gateway_engine, community_id)
@@ -106,7 +108,9 @@ async def _shown(
             people += len(source.people(records[start]))
             start += 1
         persons = [person for record in batch for person in source.people(record)]
-        opened = iter(await personal_data.show(identity, community_id, persons, resource, whole=whole))
+        opened = iter(
+            await personal_data.show(identity, community_id, persons, resource, whole=whole, fields=source.sealed)
+        )
         shown += [source.with_people(record, [next(opened) for _ in source.people(record)]) for record in batch]
     return shown
 

@@ -9,6 +9,7 @@ shows it whole. An erased resident's values open as None: nothing left to show.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,9 @@ from shared.events import utc_now
 from shared.identity import COMMUNITY_HEAD, COMMUNITY_WORKER, Identity as Caller, service_identity
 from shared.masking import mask_id_number, mask_phone
 from shared.problems import ProblemError
+
+PERSON_FIELDS = {field: field for field in SEALED_FIELDS}
+"""A person's own sealed fields: phone and citizen ID number."""
 
 WHOLE_VIEW_ROLES = (COMMUNITY_HEAD, COMMUNITY_WORKER)
 """Roles that contact residents and so see phones and ID numbers whole (logged)."""
@@ -70,21 +74,23 @@ class PersonalData:
         *,
         whole: bool = False,
         subject: str = "resident_id",
+        fields: Mapping[str, str] = PERSON_FIELDS,
     ) -> list[dict[str, Any]]:
         """`people` with their sealed fields opened: whole (and logged) when asked for and
-        the caller's role permits it, otherwise masked. `subject` names the field that
-        holds each person's resident id."""
+        the caller's role permits it, otherwise masked. `subject` names the key that holds
+        each person's resident id; `fields` maps each key holding a sealed value to the
+        field it was sealed as."""
         places = [
-            (index, field)
+            (index, key)
             for index, person in enumerate(people)
-            for field in SEALED_FIELDS
-            if person.get(field) and person.get(subject)
+            for key in fields
+            if person.get(key) and person.get(subject)
         ]
-        items = [(people[i][subject], field, people[i][field]) for i, field in places]
+        items = [(people[i][subject], fields[key], people[i][key]) for i, key in places]
         values = await self.reveal(caller, community_id, items, resource, whole=whole)
         shown = [dict(person) for person in people]
-        for (index, field), value in zip(places, values, strict=True):
-            shown[index][field] = value
+        for (index, key), value in zip(places, values, strict=True):
+            shown[index][key] = value
         return shown
 
     async def reveal(

@@ -3,10 +3,12 @@ as the book's ledgers 2–6, merging duplicates, personal data masked or whole (
 audited), reentry only for its duty, and erasure that leaves no plaintext anywhere."""
 
 import asyncio
+import io
 import secrets
 from pathlib import Path
 
 import asyncpg
+import openpyxl
 import pytest
 import redis as sync_redis
 
@@ -253,3 +255,35 @@ def redis_stream_dumps(platform) -> dict[str, bytes]:
         return dumps
     finally:
         client.close()
+
+
+def test_the_hardship_ledger_lists_labelled_residents_in_the_books_columns_as_json_and_xlsx(platform, survey):
+    phone = unique_phone()
+    resident_id, _ = head_of(platform, survey, "曹桂兰", phone=phone)
+    cause = f"因病致贫：糖尿病 {secrets.token_hex(2)}"
+    assert label(platform, resident_id, {**HARDSHIP, "cause": cause}).status_code == 201
+    worker = platform.login("community_worker")
+    ledger = "/api/v1/communities/c-mianzhou/ledgers/hardship"
+
+    rows = platform.gateway.get(ledger, headers=worker).json()
+    assert [c["header"] for c in rows["columns"]] == ["姓名", "性别", "家庭人口", "工作单位", "家庭住址", "联系电话", "困难原因"]
+    [mine] = [row for row in rows["rows"] if row["resident_id"] == resident_id]
+    assert (mine["name"], mine["household_size"], mine["phone"], mine["hardship_cause"]) == (
+        "曹桂兰", 2, phone[:3] + "****" + phone[-4:], "****",
+    )
+
+    sheet = platform.gateway.get(ledger, params={"format": "xlsx"}, headers=worker)
+    assert sheet.status_code == 200, sheet.text
+    found = sheet_row(sheet.content, "曹桂兰")
+    assert found[-2:] == [phone, cause]  # the printed book is whole for the worker who keeps it
+    masked = sheet_row(platform.gateway.get(ledger, params={"format": "xlsx"}, headers=platform.login("auditor")).content, "曹桂兰")
+    assert masked[-1] == "****"
+    assert platform.gateway.get("/api/v1/communities/c-mianzhou/ledgers/reentry", headers=worker).status_code == 403
+    assert platform.gateway.get("/api/v1/communities/c-mianzhou/ledgers/reentry", headers=platform.login("community_head")).status_code == 200
+
+
+def sheet_row(content: bytes, name: str) -> list:
+    sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    [row] = [row for row in rows if row and row[0] == name]
+    return row
