@@ -287,3 +287,37 @@ def sheet_row(content: bytes, name: str) -> list:
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     [row] = [row for row in rows if row and row[0] == name]
     return row
+
+
+LEDGER_LABELS = {
+    "unemployed": ({"label": "unemployed", "since": "2026-02-01", "reason": "纺织厂关停", "skills": "电工、焊工",
+                    "former_work_unit": "绵阳纺织厂"}, ["绵阳纺织厂", "电工、焊工"]),
+    "elderly_alone": ({"label": "elderly_alone", "since": "2026-02-01", "reason": "子女在外地", "has_income": True,
+                       "relative_phone": "13900001111"}, ["13900001111", "是"]),
+    "veteran_hardship": ({"label": "veteran_hardship", "since": "2026-02-01", "reason": "军转干部生活困难",
+                          "transferred_in": "1998-07", "employed_at": "未择业"}, ["1998-07", "未择业"]),
+    "reentry": (REENTRY, ["盗窃罪服刑三年", "2026-01-05"]),
+}
+
+
+@pytest.mark.parametrize("ledger", list(LEDGER_LABELS))
+def test_each_label_ledger_opens_as_a_spreadsheet_with_the_books_title_headers_and_a_row(platform, survey, ledger):
+    body, expected_cells = LEDGER_LABELS[ledger]
+    name = {"unemployed": "邓建华", "elderly_alone": "彭秀芝", "veteran_hardship": "许国强", "reentry": "傅小军"}[ledger]
+    resident_id, _ = head_of(platform, survey, name)
+    head = platform.login("community_head")  # the only demo user with the reentry duty; a writer too
+    assert label(platform, resident_id, body, user="community_head").status_code == 201
+
+    sheet = platform.gateway.get(f"/api/v1/communities/c-mianzhou/ledgers/{ledger}", params={"format": "xlsx"}, headers=head)
+
+    assert sheet.status_code == 200, sheet.text
+    columns = platform.gateway.get(f"/api/v1/communities/c-mianzhou/ledgers/{ledger}", headers=head).json()["columns"]
+    workbook = openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True).active
+    rows = [list(row) for row in workbook.iter_rows(values_only=True)]
+    title = {"unemployed": "下岗失业人员统计表", "elderly_alone": "空巢及孤寡老人统计表",
+             "veteran_hardship": "困难军转干部统计表", "reentry": "“两劳”人员统计表"}[ledger]
+    assert any(title in str(cell) for cell in rows[0] if cell)
+    assert [c["header"] for c in columns] in [[cell for cell in row if cell] for row in rows[:4]]
+    row = sheet_row(sheet.content, name)
+    for cell in expected_cells:
+        assert cell in [str(value) for value in row], (cell, row)
