@@ -10,7 +10,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, String, Table, Text, delete, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
@@ -30,8 +42,13 @@ from shared.contracts.intake_care import (
     revisit_due,
 )
 from shared.contracts.intake_reports import SentimentReported
-from shared.contracts.intake_residents import ResidentErased, ResidentLabelCleared, ResidentLabelled, ResidentMergedInto
-from shared.db import upsert
+from shared.contracts.intake_residents import (
+    ResidentErased,
+    ResidentLabelCleared,
+    ResidentLabelled,
+    ResidentMergedInto,
+)
+from shared.db import upsert, upsert_many
 from shared.deadlines import CHINA
 from shared.events import Envelope
 
@@ -74,16 +91,38 @@ resident_reports = Table(
 
 
 async def project_care(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """A run of household registrations (a household import) opens its revisits in one
+    statement; any other event is applied on its own, in order."""
+    opened: list[dict[str, Any]] = []
     for envelope in envelopes:
+        if envelope.type == HouseholdRegistered.event_type:
+            opened.append(_registration_opens(envelope))
+            continue
+        await _open_all(conn, opened)
+        opened = []
         await _PROJECTIONS[envelope.type](conn, envelope)
+    await _open_all(conn, opened)
+
+
+def _registration_opens(envelope: Envelope) -> dict[str, Any]:
+    registered_on = envelope.occurred_at.astimezone(CHINA).date().isoformat()
+    return _deadline(envelope, envelope.data["household_id"], REVISIT_STEP, revisit_due(envelope), registered_on)
+
+
+async def _open_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await upsert_many(conn, care_deadlines, rows, key=("subject_id", "step"), update=("due_at", "overdue", "last_done_on"))
 
 
 async def _opened(
     conn: AsyncConnection, envelope: Envelope, subject_id: str, step: str, due_at: datetime, done_on: str | None
 ) -> None:
-    values = {"subject_id": subject_id, "step": step, "community_id": envelope.community_id,
-              "due_at": due_at.astimezone(UTC), "overdue": False, "last_done_on": done_on}
-    await upsert(conn, care_deadlines, values, key=("subject_id", "step"), update=("due_at", "overdue", "last_done_on"))
+    await _open_all(conn, [_deadline(envelope, subject_id, step, due_at, done_on)])
+
+
+def _deadline(envelope: Envelope, subject_id: str, step: str, due_at: datetime, done_on: str | None) -> dict[str, Any]:
+    return {"subject_id": subject_id, "step": step, "community_id": envelope.community_id,
+            "due_at": due_at.astimezone(UTC), "overdue": False, "last_done_on": done_on}
 
 
 async def _flag(conn: AsyncConnection, subject_id: str, step: str, overdue: bool) -> None:
@@ -102,8 +141,7 @@ async def _ended(conn: AsyncConnection, envelope: Envelope) -> None:
 
 
 async def _registered(conn: AsyncConnection, envelope: Envelope) -> None:
-    registered_on = envelope.occurred_at.astimezone(CHINA).date().isoformat()
-    await _opened(conn, envelope, envelope.data["household_id"], REVISIT_STEP, revisit_due(envelope), registered_on)
+    await _open_all(conn, [_registration_opens(envelope)])
 
 
 async def _visited(conn: AsyncConnection, envelope: Envelope) -> None:

@@ -10,8 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
 from services.gateway.views.pages import newest_first, page, wait_for_version
+from shared.contracts.intake import (
+    HouseholdChanged,
+    HouseholdRegistered,
+    household_document,
+)
 from shared.contracts.intake_care import HOUSEHOLD_CARE_EVENTS
-from shared.contracts.intake import HouseholdChanged, HouseholdRegistered, household_document
 from shared.db import upsert_many
 from shared.events import Envelope
 from shared.pinyin import normalise_query, search_keys

@@ -7,7 +7,19 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.gateway.views import views_metadata
@@ -24,7 +36,7 @@ from shared.contracts.intake_residents import (
     ResidentMergedInto,
     ResidentRegistered,
 )
-from shared.db import upsert
+from shared.db import upsert, upsert_many
 from shared.events import Envelope
 from shared.pinyin import normalise_query, search_keys
 
@@ -63,13 +75,26 @@ resident_labels = Table(
 
 
 async def project_residents(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """Registrations (most of a household import) need no read: a run of them is written
+    in one statement; any other event is applied on its own, in order."""
+    registered: list[dict[str, Any]] = []
     for envelope in envelopes:
+        if envelope.type == ResidentRegistered.event_type:
+            registered.append(_values(envelope, _registered_document(envelope)))
+            continue
+        await _write_all(conn, registered)
+        registered = []
         await _PROJECTIONS[envelope.type](conn, envelope)
+    await _write_all(conn, registered)
 
 
 async def _registered(conn: AsyncConnection, envelope: Envelope) -> None:
+    await _write(conn, envelope, _registered_document(envelope))
+
+
+def _registered_document(envelope: Envelope) -> dict[str, Any]:
     data = envelope.data
-    document = {
+    return {
         "id": data["resident_id"],
         "community_id": envelope.community_id,
         **data["person"],
@@ -81,7 +106,6 @@ async def _registered(conn: AsyncConnection, envelope: Envelope) -> None:
         "erased": False,
         "created_at": envelope.occurred_at.isoformat(),
     }
-    await _write(conn, envelope, document)
 
 
 async def _changed(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -157,6 +181,15 @@ async def _document(conn: AsyncConnection, envelope: Envelope) -> dict[str, Any]
 
 
 async def _write(conn: AsyncConnection, envelope: Envelope, document: dict[str, Any]) -> None:
+    await _write_all(conn, [_values(envelope, document)])
+
+
+async def _write_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await upsert_many(conn, residents, rows, key=("id",), update=_UPDATED)
+
+
+def _values(envelope: Envelope, document: dict[str, Any]) -> dict[str, Any]:
     document = {**document, "version": envelope.version, "updated_at": envelope.occurred_at.isoformat()}
     address = document["address"]
     values = {
@@ -173,7 +206,13 @@ async def _write(conn: AsyncConnection, envelope: Envelope, document: dict[str, 
         "version": envelope.version,
         "document": document,
     }
-    await upsert(conn, residents, values, key=("id",), update=tuple(values)[1:])
+    return values
+
+
+_UPDATED = (
+    "community_id", "created_at", "name", "search", "compound", "building", "household_id", "merged_into", "erased",
+    "version", "document",
+)
 
 
 _PROJECTIONS = {
