@@ -91,7 +91,7 @@ def resident_stream(resident_id: str) -> str:
 
 
 LABELS = ("hardship", "unemployed", "elderly_alone", "veteran_hardship", "reentry")
-"""重点人群: the book's ledgers 2–6 as labels on a resident. None records belief."""
+"""重点人群: the book's ledgers 2–6 as labels on a resident (its seventh table is never built)."""
 
 SEALED_LABEL_DETAILS = {
     "hardship": ("cause",),
