@@ -95,14 +95,9 @@ class HouseholdsController(Controller):
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
-        try:
-            items, next_cursor = await view.list_households(
-                gateway_engine, community_id, limit=limit, cursor=cursor, name=q, compound=compound, building=building
-            )
-        except ValueError as error:
-            raise ProblemError(
-                "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
-            ) from error
+        items, next_cursor = await view.list_households(
+            gateway_engine, community_id, limit=limit, cursor=cursor, name=q, compound=compound, building=building
+        )
         resource = f"/api/v1/communities/{community_id}/households"
         return {"items": await shown(personal_data, identity, community_id, items, resource), "next_cursor": next_cursor}
 

@@ -74,9 +74,6 @@ def _etag(document: dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'"{document["version"]}"'}
 
 
-def _bad_cursor(error: ValueError) -> ProblemError:
-    return ProblemError("validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out")
-
 
 def _not_found(zh: str, en: str) -> ProblemError:
     return ProblemError("not_found", detail_zh=f"找不到该{zh}", detail_en=f"no such {en}")
@@ -118,10 +115,7 @@ class InfoOfficerTeamsController(Controller):
         limit: Limit = 50,
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
-        try:
-            items, next_cursor = await view.list_page(gateway_engine, view.teams, community_id, limit=limit, cursor=cursor)
-        except ValueError as error:
-            raise _bad_cursor(error) from error
+        items, next_cursor = await view.list_page(gateway_engine, view.teams, community_id, limit=limit, cursor=cursor)
         counted = await view.totals(gateway_engine, view.teams, community_id)
         totals = {"teams": counted["records"], "officers": counted["members"]}
         return {"items": [summary(item) for item in items], "totals": totals, "next_cursor": next_cursor}
@@ -209,10 +203,7 @@ class PartyGroupsController(Controller):
         limit: Limit = 50,
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
-        try:
-            items, next_cursor = await view.list_page(gateway_engine, view.party_groups, community_id, limit=limit, cursor=cursor)
-        except ValueError as error:
-            raise _bad_cursor(error) from error
+        items, next_cursor = await view.list_page(gateway_engine, view.party_groups, community_id, limit=limit, cursor=cursor)
         counted = await view.totals(gateway_engine, view.party_groups, community_id)
         totals = {"party_groups": counted["records"], "party_members": counted["members"]}
         return {"items": [await _named(gateway_engine, item) for item in items], "totals": totals, "next_cursor": next_cursor}
@@ -275,10 +266,7 @@ class MeetingsController(Controller):
         limit: Limit = 50,
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
-        try:
-            items, next_cursor = await view.list_page(gateway_engine, view.meetings, community_id, limit=limit, cursor=cursor)
-        except ValueError as error:
-            raise _bad_cursor(error) from error
+        items, next_cursor = await view.list_page(gateway_engine, view.meetings, community_id, limit=limit, cursor=cursor)
         return {"items": [await _linked(gateway_engine, item) for item in items], "next_cursor": next_cursor}
 
     @get("/{meeting_id:str}", summary="One meeting, each item with its report's link and status")

@@ -76,15 +76,10 @@ class ReportsController(Controller):
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
-        try:
-            items, next_cursor = await view.list_reports(
-                gateway_engine, community_id, limit=limit, cursor=cursor, status=status, channel=channel,
-                category=category, overdue=overdue, compound=compound,
-            )
-        except ValueError as error:
-            raise ProblemError(
-                "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
-            ) from error
+        items, next_cursor = await view.list_reports(
+            gateway_engine, community_id, limit=limit, cursor=cursor, status=status, channel=channel,
+            category=category, overdue=overdue, compound=compound,
+        )
         return {"items": items, "next_cursor": next_cursor}
 
     @get("/{report_id:str}", summary="One report (reporter masked)")

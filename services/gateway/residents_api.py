@@ -62,16 +62,11 @@ class ResidentsController(Controller):
         await check_collection(gateway_engine, identity, community_id)
         if label and not may_see_label(identity, label):
             raise _reentry_forbidden()
-        try:
-            items, next_cursor = await view.list_residents(
-                gateway_engine, community_id, limit=limit, cursor=cursor, query=q, compound=compound,
-                building=building, label=label, include_merged=include_merged,
-                today=china_date(clock_from_settings(settings)),
-            )
-        except ValueError as error:
-            raise ProblemError(
-                "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
-            ) from error
+        items, next_cursor = await view.list_residents(
+            gateway_engine, community_id, limit=limit, cursor=cursor, query=q, compound=compound,
+            building=building, label=label, include_merged=include_merged,
+            today=china_date(clock_from_settings(settings)),
+        )
         resource = f"/api/v1/communities/{community_id}/residents"
         shown = await personal_data.show(identity, community_id, items, resource, subject="id")
         return {"items": shown, "next_cursor": next_cursor}

@@ -100,7 +100,7 @@ async def wait_for(
 async def list_page(
     engine: AsyncEngine, table: Table, community_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first; raises ValueError for a cursor not ours."""
+    """Newest first; a cursor not ours is a 400."""
     query = select(table.c.document, table.c.created_at, table.c.id).where(table.c.community_id == community_id)
     async with engine.connect() as conn:
         rows = (await conn.execute(newest_first(query, table, cursor, limit))).all()

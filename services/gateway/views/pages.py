@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import Select, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.problems import ProblemError
+
 
 def newest_first(statement: Select, table: Table, cursor: str | None, limit: int) -> Select:
     """`statement` ordered newest first, after `cursor`, one row more than `limit` (to
-    know whether another page follows). Raises ValueError for a cursor not ours."""
+    know whether another page follows). A cursor this API did not give out is a 400."""
     if cursor:
         created_at, last_id = _decode(cursor)
         statement = statement.where(
@@ -38,7 +40,9 @@ def _decode(cursor: str) -> tuple[str, str]:
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
         return str(created_at), str(row_id)
     except Exception as error:
-        raise ValueError("not a cursor this API gave out") from error
+        raise ProblemError(
+            "validation_failed", detail_zh="分页游标无效", detail_en="the cursor is not one this API gave out"
+        ) from error
 
 
 async def wait_for_version(
