@@ -19,8 +19,16 @@ from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.personal_data import PersonalData
 from services.gateway.scope import check_collection, check_record
 from services.gateway.settings import GatewaySettings
+from services.gateway.views import households as households_view
 from services.gateway.views import residents as view
-from shared.contracts.intake_requests import ClearLabel, EraseResident, LabelResident, MergeResidents, RenewLabel
+from shared.contracts.intake_requests import (
+    ClearLabel,
+    EraseResident,
+    LabelResident,
+    MergeResidents,
+    MoveResident,
+    RenewLabel,
+)
 from shared.contracts.intake_residents import LABELS, SEALED_LABEL_DETAILS
 from shared.deadlines import china_date, clock_from_settings
 from shared.identity import COMMUNITY_HEAD, REENTRY_DUTY
@@ -129,6 +137,17 @@ class ResidentsController(Controller):
         return await _forward(request, "merge", community_id, resident_id, identity, gateway_engine, services,
                               settings, personal_data)
 
+    @post("/{resident_id:str}/move", summary="Move a resident to another household of the community, or out of theirs",
+          status_code=200, dependencies={"in_scope": Provide(writable_record)})
+    async def move(
+        self, request: Request, community_id: FromPath[str], resident_id: FromPath[str], data: JSONBody[MoveResident],
+        identity: Caller, gateway_engine: GatewayEngine, services: NamedDependency[ServiceClient],
+        settings: NamedDependency[GatewaySettings], personal_data: NamedDependency[PersonalData],
+        in_scope: NamedDependency[None],
+    ) -> Response[Any]:
+        return await _forward(request, "move", community_id, resident_id, identity, gateway_engine, services,
+                              settings, personal_data)
+
     @post("/{resident_id:str}/erase", summary="Erase a resident's personal data for good (community head only)",
           status_code=200, dependencies={"in_scope": Provide(writable_record)})
     async def erase(
@@ -160,6 +179,10 @@ async def _forward(
     await view.wait_for_resident(engine, community_id, resident_id, written["version"], settings.read_your_writes_s)
     if duplicate := written.get("duplicate"):  # a merge wrote both records
         await view.wait_for_resident(engine, community_id, duplicate["id"], duplicate["version"], settings.read_your_writes_s)
+    for household in written.get("households", ()):  # a move changed their member lists
+        await households_view.wait_for_household(
+            engine, community_id, household["id"], household["version"], settings.read_your_writes_s
+        )
     shown = await _shown(engine, personal_data, identity, community_id, resident_id, whole=False)
     shown.status_code = answer.status_code
     return shown

@@ -7,6 +7,7 @@ from shared.contracts.intake_requests import (  # noqa: F401
     RenewLabel,
     EraseResident,
     MergeResidents,
+    MoveResident,
     ChangeHousehold,
     HouseholdHead,
     HouseholdMember,

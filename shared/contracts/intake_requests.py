@@ -301,3 +301,19 @@ class ClearLabel(Command):
 class RenewLabel(Command):
     until: date
     reason: Reason
+
+
+class MoveResident(Command):
+    """A member leaves their household, for another household of the community
+    (`household_id`, with their `relation` to its head) or for none (`household_id` null)."""
+
+    household_id: Annotated[str, Field(min_length=1, max_length=100)] | None
+    relation: Relation | None = None
+    on: PastDate
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _joining_needs_a_relation(self) -> MoveResident:
+        if self.household_id and not self.relation:
+            raise PydanticCustomError("relation_needed", "is needed to join a household")
+        return self

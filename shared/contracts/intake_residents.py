@@ -57,6 +57,21 @@ class ResidentChanged(DomainEvent):
 
 
 @event
+class ResidentMovedHousehold(DomainEvent):
+    """The resident left `from_household_id` (None: had none) for `to_household_id`
+    (None: left without joining another, e.g. moved out of the community)."""
+
+    event_type = "intake.ResidentMovedHousehold"
+
+    resident_id: str
+    from_household_id: str | None
+    to_household_id: str | None
+    relation: str | None
+    on: str
+    reason: str
+
+
+@event
 class ResidentMergedInto(DomainEvent):
     """This record was a duplicate; `survivor_id` is the person from now on."""
 

@@ -321,3 +321,37 @@ def test_each_label_ledger_opens_as_a_spreadsheet_with_the_books_title_headers_a
     row = sheet_row(sheet.content, name)
     for cell in expected_cells:
         assert cell in [str(value) for value in row], (cell, row)
+
+
+def test_a_member_moves_to_another_household_and_both_households_show_it(platform, survey, problem):
+    """李明 leaves his mother's household for his own (李明 is 户主's son in the default form)."""
+    _, mother = head_of(platform, survey, "姚淑英")
+    _, wife = head_of(platform, survey, "严春燕")
+    son = mother["members"][0]["resident_id"]
+    worker = platform.login("community_worker")
+    households = "/api/v1/communities/c-mianzhou/households"
+
+    moved = platform.gateway.post(
+        residents("c-mianzhou", son, "move"),
+        json={"household_id": wife["id"], "relation": "10", "on": "2026-10-01", "reason": "婚后迁入配偶家"},
+        headers=worker,
+    )
+
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["household_id"] == wife["id"]
+    before = platform.gateway.get(f"{households}/{mother['id']}", headers=worker).json()
+    after = platform.gateway.get(f"{households}/{wife['id']}", headers=worker).json()
+    assert son not in [m["resident_id"] for m in before["members"]] and before["household_size"] == 1
+    assert son in [m["resident_id"] for m in after["members"]] and after["household_size"] == 3
+    assert [m["relation"] for m in after["members"] if m["resident_id"] == son] == ["10"]
+
+    problem(platform.gateway.post(residents("c-mianzhou", mother["head"]["resident_id"], "move"),
+                                  json={"household_id": None, "on": "2026-10-01", "reason": "迁出"}, headers=worker),
+            409, "illegal_transition")  # a head cannot leave their household
+    problem(platform.gateway.post(residents("c-mianzhou", son, "move"),
+                                  json={"household_id": wife["id"], "on": "2026-10-01", "reason": "迁入"}, headers=worker),
+            400, "validation_failed")  # joining needs a relation
+    gone = platform.gateway.post(residents("c-mianzhou", son, "move"),
+                                 json={"household_id": None, "on": "2026-11-01", "reason": "迁出本社区"}, headers=worker)
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["household_id"] is None

@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from services.intake.domain import residents as domain
+from services.intake.domain.households import Household
 from shared.contracts.intake import AddressRecord
 from shared.contracts.intake_residents import ResidentRecord
 from shared.events import Envelope
@@ -138,3 +139,28 @@ def test_a_resident_cannot_be_merged_with_itself_or_across_communities():
 def test_an_unknown_resident_is_not_found():
     with pytest.raises(domain.ResidentNotFound):
         domain.erase(domain.Resident(resident_id="nobody"), "c-mianzhou", "申请删除")
+
+
+def household(household_id, head_id, members=(), community_id="c-mianzhou"):
+    document = {"id": household_id, "head": {"resident_id": head_id}, "members": [{"resident_id": m} for m in members]}
+    return Household(version=1, community_id=community_id, document=document)
+
+
+def test_a_member_moves_from_one_household_to_another_of_the_community():
+    son = resident("li")  # registered into h1
+    (moved,) = domain.move(son, "c-mianzhou", household("h1", "wang", ["li"]), household("h2", "yan"), "h2", "10", TODAY, "婚后迁入")
+    assert (moved.from_household_id, moved.to_household_id, moved.relation) == ("h1", "h2", "10")
+    assert stored(son, [moved]).household_id == "h2"
+
+
+def test_a_head_cannot_move_out_and_a_household_elsewhere_is_not_found():
+    wang = resident("wang")
+    with pytest.raises(domain.MoveNotAllowed):
+        domain.move(wang, "c-mianzhou", household("h1", "wang"), None, None, None, TODAY, "迁出")
+    with pytest.raises(domain.HouseholdNotFound):
+        domain.move(resident("li"), "c-mianzhou", household("h1", "wang", ["li"]), household("h9", "zhou", community_id="c-dongjin"), "h9", "10", TODAY, "迁入")
+
+
+def test_moving_into_ones_own_household_is_refused():
+    with pytest.raises(domain.MoveNotAllowed):
+        domain.move(resident("li"), "c-mianzhou", household("h1", "wang", ["li"]), household("h1", "wang", ["li"]), "h1", "20", TODAY, "重复")

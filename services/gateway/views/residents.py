@@ -34,6 +34,7 @@ from shared.contracts.intake_residents import (
     ResidentLabelled,
     ResidentLabelRenewed,
     ResidentMergedInto,
+    ResidentMovedHousehold,
     ResidentRegistered,
 )
 from shared.db import upsert, upsert_many
@@ -112,6 +113,12 @@ async def _changed(conn: AsyncConnection, envelope: Envelope) -> None:
     document = await _document(conn, envelope)
     data = envelope.data
     await _write(conn, envelope, {**document, **data["person"], "address": data.get("address") or document["address"]})
+
+
+async def _moved(conn: AsyncConnection, envelope: Envelope) -> None:
+    data = envelope.data
+    moved = {"household_id": data["to_household_id"], "relation": data.get("relation")}
+    await _write(conn, envelope, {**await _document(conn, envelope), **moved})
 
 
 async def _merged_into(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -219,6 +226,7 @@ _PROJECTIONS = {
     ResidentRegistered.event_type: _registered,
     ResidentChanged.event_type: _changed,
     ResidentMergedInto.event_type: _merged_into,
+    ResidentMovedHousehold.event_type: _moved,
     ResidentAbsorbed.event_type: _absorbed,
     ResidentErased.event_type: _erased,
     ResidentLabelled.event_type: _labelled,

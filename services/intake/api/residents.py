@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.api.common import caller, problem_for
-from services.intake.commands import ClearLabel, EraseResident, LabelResident, MergeResidents, RenewLabel
+from services.intake.commands import ClearLabel, EraseResident, LabelResident, MergeResidents, MoveResident, RenewLabel
 from services.intake.domain import DomainError
 from services.intake.domain import residents as domain
 from services.intake.handlers import Intake, VersionMismatch
@@ -58,6 +58,25 @@ async def merge_residents(
         raise problem_for(error) from error
     answer = _resident(survivor)
     answer.content["duplicate"] = {"id": duplicate.resident_id, "version": duplicate.version}
+    return answer
+
+
+@post(f"{PATH}/move", summary="Move a resident to another household, or out of theirs", tags=["residents"], status_code=200)
+async def move_resident(
+    request: Request,
+    community_id: FromPath[str],
+    resident_id: FromPath[str],
+    data: JSONBody[MoveResident],
+    intake: NamedDependency[Intake],
+) -> Response[dict[str, Any]]:
+    identity = caller(request, community_id, writes=True)
+    context = CommandContext.new(community_id, identity.subject)
+    try:
+        state, households = await handlers.move_resident(intake, resident_id, data, context)
+    except DomainError as error:
+        raise problem_for(error) from error
+    answer = _resident(state)
+    answer.content["households"] = [{"id": key, "version": version} for key, version in households.items()]
     return answer
 
 
@@ -176,4 +195,4 @@ async def open_sealed(request: Request, data: JSONBody[OpenSealed], intake: Name
     return {"values": values}
 
 
-routes = [merge_residents, erase_resident, label_resident, clear_label, renew_label, open_sealed]
+routes = [merge_residents, move_resident, erase_resident, label_resident, clear_label, renew_label, open_sealed]

@@ -127,6 +127,16 @@ def change(household_id: str, sections: dict[str, Any]) -> list[DomainEvent]:
     return [HouseholdChanged(household_id=household_id, changed=list(sections), **sections)]
 
 
+def member_left(state: Household, resident_id: str) -> list[DomainEvent]:
+    members = [m for m in state.document.get("members") or [] if m.get("resident_id") != resident_id]
+    return change(state.document["id"], {"members": [PersonRecord.model_validate(m) for m in members]})
+
+
+def member_joined(state: Household, member: PersonRecord) -> list[DomainEvent]:
+    members = [PersonRecord.model_validate(m) for m in state.document.get("members") or []]
+    return change(state.document["id"], {"members": [*members, member]})
+
+
 def _plain(section: Any) -> Any:
     """A recorded section without resident ids, to compare with what a command sends."""
     if isinstance(section, list):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from services.intake.domain import DomainError
+from services.intake.domain.households import Household, HouseholdNotFound
 from shared.contracts.intake import AddressRecord
 from shared.contracts.intake_residents import (
     ResidentAbsorbed,
@@ -15,6 +16,7 @@ from shared.contracts.intake_residents import (
     ResidentLabelled,
     ResidentLabelRenewed,
     ResidentMergedInto,
+    ResidentMovedHousehold,
     ResidentRecord,
     ResidentRegistered,
 )
@@ -46,6 +48,10 @@ class CannotMergeWithItself(DomainError):
         super().__init__("不能把居民与自己合并", f"cannot merge resident {resident_id} with itself")
 
 
+class MoveNotAllowed(DomainError):
+    """A move between households the rules refuse (409)."""
+
+
 class LabelNotAllowed(DomainError):
     def __init__(self, detail_zh: str, detail_en: str):
         super().__init__(detail_zh, detail_en)
@@ -73,6 +79,8 @@ class Resident:
     absorbed: tuple[str, ...] = ()
     erased: bool = False
     labels: dict[str, Label] = field(default_factory=dict)
+    person: dict | None = None
+    """The person's details as last recorded (personal data sealed)."""
 
     @property
     def exists(self) -> bool:
@@ -84,7 +92,11 @@ def evolve(state: Resident, envelope: Envelope) -> Resident:
     common = {"version": envelope.version, "community_id": envelope.community_id}
     match envelope.type:
         case ResidentRegistered.event_type:
-            return _replace(state, common, household_id=data.get("household_id"))
+            return _replace(state, common, household_id=data.get("household_id"), person=data["person"])
+        case ResidentChanged.event_type:
+            return _replace(state, common, person=data["person"])
+        case ResidentMovedHousehold.event_type:
+            return _replace(state, common, household_id=data["to_household_id"])
         case ResidentMergedInto.event_type:
             return _replace(state, common, merged_into=data["survivor_id"])
         case ResidentAbsorbed.event_type:
@@ -130,6 +142,38 @@ def change(state: Resident, person: ResidentRecord, address: AddressRecord | Non
     if not state.exists or state.erased or state.merged_into:
         return []
     return [ResidentChanged(resident_id=state.resident_id, person=person, address=address)]
+
+
+def move(
+    state: Resident,
+    community_id: str,
+    leaving: Household | None,
+    joining: Household | None,
+    to_household_id: str | None,
+    relation: str | None,
+    on: date,
+    reason: str,
+) -> list[DomainEvent]:
+    """The resident's side of a move; `leaving` and `joining` are the households as they stand."""
+    _require_active(state, community_id)
+    if to_household_id is not None and (joining is None or not joining.exists or joining.community_id != community_id):
+        raise HouseholdNotFound(to_household_id)
+    if to_household_id == state.household_id:
+        raise MoveNotAllowed("该居民已在此家庭中", "the resident already belongs to that household")
+    if leaving is not None and leaving.document.get("head", {}).get("resident_id") == state.resident_id:
+        raise MoveNotAllowed(
+            "户主不能迁出，请先为该户更换户主", "the head of a household cannot move out; give the household another head first"
+        )
+    return [
+        ResidentMovedHousehold(
+            resident_id=state.resident_id,
+            from_household_id=state.household_id,
+            to_household_id=to_household_id,
+            relation=relation,
+            on=on.isoformat(),
+            reason=reason,
+        )
+    ]
 
 
 def merge(survivor: Resident, duplicate: Resident, community_id: str) -> tuple[list[DomainEvent], list[DomainEvent]]:

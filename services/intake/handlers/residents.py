@@ -6,10 +6,12 @@ import uuid
 from typing import Any
 
 from services.intake import registry
+from services.intake.domain import households
 from services.intake.domain import residents as domain
 from services.intake.domain.care import ELDERLY
 from services.intake.handlers import Intake, VersionMismatch
 from shared.contracts.intake_care import CONTACT_STEP
+from shared.contracts.intake import PersonRecord, household_stream
 from shared.contracts.intake_residents import SEALED_FIELDS, SEALED_LABEL_DETAILS, resident_stream
 from shared.events import CommandContext
 from shared.masking import mask_id_number, mask_phone
@@ -141,3 +143,34 @@ async def _append(intake: Intake, state: domain.Resident, events: list, context:
     for envelope in appended:
         state = domain.evolve(state, envelope)
     return state
+
+
+async def move_resident(
+    intake: Intake, resident_id: str, command: Any, context: CommandContext
+) -> tuple[domain.Resident, dict[str, int]]:
+    """The resident's move, and both households' member lists, in one transaction; the
+    resident as they now stand and the new version of each household changed."""
+    state = await load(intake, resident_id)
+    leaving = await _household(intake, state.household_id)
+    joining = await _household(intake, command.household_id)
+    events = domain.move(
+        state, context.community_id, leaving, joining, command.household_id, command.relation, command.on, command.reason
+    )
+    appends = [StreamAppend(resident_stream(resident_id), state.version, events)]
+    if leaving is not None and leaving.exists:
+        appends.append(StreamAppend(household_stream(state.household_id), leaving.version, households.member_left(leaving, resident_id)))
+    if joining is not None:
+        member = PersonRecord.model_validate({**(state.person or {}), "relation": command.relation, "resident_id": resident_id})
+        appends.append(StreamAppend(household_stream(command.household_id), joining.version, households.member_joined(joining, member)))
+    try:
+        appended = await intake.store.append_all(appends, context)
+    except ConcurrencyConflict:
+        return await move_resident(intake, resident_id, command, context)
+    changed = {e.data["household_id"]: e.version for e in appended if e.stream_id != resident_stream(resident_id)}
+    return await load(intake, resident_id), changed
+
+
+async def _household(intake: Intake, household_id: str | None) -> households.Household | None:
+    if household_id is None:
+        return None
+    return households.replay(await intake.store.load(household_stream(household_id)))
