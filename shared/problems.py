@@ -111,6 +111,7 @@ FIELD_LABELS: dict[str, Text] = {
     "on": Text("日期", "date"),
     "duplicate_id": Text("重复记录", "duplicate record"),
     "household_id": Text("迁入家庭", "household moved to"),
+    "health": Text("健康状况", "health"),
     "needs": Text("对社区服务的需求", "what the household needs"),
     "channel": Text("反映渠道", "channel"),
     "text": Text("反映内容", "report text"),

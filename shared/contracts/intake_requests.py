@@ -255,6 +255,8 @@ class ElderlyAloneLabel(_Label):
     label: Literal["elderly_alone"]
     relative_phone: Phone = None
     has_income: bool
+    health: ShortText = None
+    """健康状况: health is personal data of a special kind (PIPL art. 28), sealed."""
 
 
 class VeteranHardshipLabel(_Label):

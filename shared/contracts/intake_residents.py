@@ -110,11 +110,11 @@ LABELS = ("hardship", "unemployed", "elderly_alone", "veteran_hardship", "reentr
 
 SEALED_LABEL_DETAILS = {
     "hardship": ("cause",),
-    "elderly_alone": ("relative_phone",),
+    "elderly_alone": ("relative_phone", "health"),
     "reentry": ("reason_for_custody", "released_on"),
 }
-"""Label details that are personal data (hardship cause, custody history, a relative's
-phone): sealed under the resident's key like `SEALED_FIELDS`."""
+"""Label details that are personal data (hardship cause, custody history, health, a
+relative's phone): sealed under the resident's key like `SEALED_FIELDS`."""
 
 
 @event

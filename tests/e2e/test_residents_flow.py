@@ -293,7 +293,7 @@ LEDGER_LABELS = {
     "unemployed": ({"label": "unemployed", "since": "2026-02-01", "reason": "纺织厂关停", "skills": "电工、焊工",
                     "former_work_unit": "绵阳纺织厂"}, ["绵阳纺织厂", "电工、焊工"]),
     "elderly_alone": ({"label": "elderly_alone", "since": "2026-02-01", "reason": "子女在外地", "has_income": True,
-                       "relative_phone": "13900001111"}, ["13900001111", "是"]),
+                       "relative_phone": "13900001111", "health": "高血压，行动不便"}, ["13900001111", "是"]),
     "veteran_hardship": ({"label": "veteran_hardship", "since": "2026-02-01", "reason": "军转干部生活困难",
                           "transferred_in": "1998-07", "employed_at": "未择业"}, ["1998-07", "未择业"]),
     "reentry": (REENTRY, ["盗窃罪服刑三年", "2026-01-05"]),
@@ -355,3 +355,16 @@ def test_a_member_moves_to_another_household_and_both_households_show_it(platfor
                                  json={"household_id": None, "on": "2026-11-01", "reason": "迁出本社区"}, headers=worker)
     assert gone.status_code == 200, gone.text
     assert gone.json()["household_id"] is None
+
+
+def test_an_elderly_residents_health_is_sealed_whole_for_the_worker_and_hidden_from_the_auditor(platform, survey):
+    resident_id, _ = head_of(platform, survey, "殷桂珍")
+    body = {"label": "elderly_alone", "since": "2026-03-01", "reason": "独居", "has_income": False, "health": "阿尔茨海默病早期"}
+    assert label(platform, resident_id, body).status_code == 201
+
+    def health_seen_by(user):
+        record = platform.gateway.get(residents("c-mianzhou", resident_id), headers=platform.login(user)).json()
+        return record["labels"][0]["details"]["health"]
+
+    assert health_seen_by("community_worker") == "阿尔茨海默病早期"
+    assert health_seen_by("auditor") == "****"
