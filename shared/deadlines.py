@@ -37,6 +37,7 @@ Every pillar uses the same mechanism:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import is_sqlite, schema_change, write_transaction
+from shared.db import schema_change, write_transaction
 from shared.events import Envelope, utc_now
 from shared.eventstore import START, ConcurrencyConflict, EntryId, EventStore
 
@@ -226,8 +227,7 @@ class DeadlineTracker:
             if not batch:
                 return total
             async with write_transaction(self.engine) as conn:
-                for stored in batch:
-                    await self._apply(conn, stored.envelope)
+                await self._apply_all(conn, [stored.envelope for stored in batch])
                 await _advance(conn, batch[-1].entry_id)
             total += len(batch)
 
@@ -254,34 +254,41 @@ class DeadlineTracker:
             rows = (await conn.execute(query)).all()
         return [DueDeadline(row.stream_id, row.step, row.community_id, _aware(row.due_at)) for row in rows]
 
-    async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        rule = self.rules.get(envelope.type)
-        if rule is None:
-            return
-        for change in rule(envelope):
-            if isinstance(change, Opened):
-                await _open(conn, envelope, change)
-            else:
-                column = "met_at" if isinstance(change, Met) else "overdue_at"
-                await conn.execute(
-                    update(deadlines)
-                    .where(
-                        deadlines.c.stream_id == envelope.stream_id,
-                        deadlines.c.step == change.step,
-                        deadlines.c.opened_version <= envelope.version,
-                        deadlines.c[column].is_(None),
-                    )
-                    .values({column: _utc(envelope.occurred_at)})
-                )
+    async def _apply_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        """In order; a run of openings (a household import opens thousands) goes out as one
+        statement, cut wherever a step closes or the same deadline opens again."""
+        opening: dict[tuple[str, str], dict[str, Any]] = {}
+        for envelope in envelopes:
+            rule = self.rules.get(envelope.type)
+            for change in rule(envelope) if rule else ():
+                if isinstance(change, Opened) and (envelope.stream_id, change.step) not in opening:
+                    opening[(envelope.stream_id, change.step)] = _opening(envelope, change)
+                    continue
+                await _open_all(conn, list(opening.values()))
+                opening = {}
+                if isinstance(change, Opened):
+                    opening[(envelope.stream_id, change.step)] = _opening(envelope, change)
+                else:
+                    await _close(conn, envelope, change)
+        await _open_all(conn, list(opening.values()))
 
 
-async def _open(conn: AsyncConnection, envelope: Envelope, opened: Opened) -> None:
-    """Inserts the row, or reopens it for a later cycle; an event applied again changes nothing."""
-    if is_sqlite(conn):
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    values = {
+async def _close(conn: AsyncConnection, envelope: Envelope, change: Met | Missed) -> None:
+    column = "met_at" if isinstance(change, Met) else "overdue_at"
+    await conn.execute(
+        update(deadlines)
+        .where(
+            deadlines.c.stream_id == envelope.stream_id,
+            deadlines.c.step == change.step,
+            deadlines.c.opened_version <= envelope.version,
+            deadlines.c[column].is_(None),
+        )
+        .values({column: _utc(envelope.occurred_at)})
+    )
+
+
+def _opening(envelope: Envelope, opened: Opened) -> dict[str, Any]:
+    return {
         "stream_id": envelope.stream_id,
         "step": opened.step,
         "community_id": envelope.community_id,
@@ -290,13 +297,28 @@ async def _open(conn: AsyncConnection, envelope: Envelope, opened: Opened) -> No
         "met_at": None,
         "overdue_at": None,
     }
-    statement = insert(deadlines).values(**values)
-    statement = statement.on_conflict_do_update(
+
+
+async def _open_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Inserts the rows, or reopens each for a later cycle; an event applied again changes
+    nothing. No two rows may name the same deadline."""
+    if rows:
+        await conn.execute(_open_statement(conn.dialect.name), rows)
+
+
+@functools.cache
+def _open_statement(dialect: str) -> Any:
+    # Built once and given rows as parameters, so SQLAlchemy compiles it once.
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    statement = insert(deadlines)
+    return statement.on_conflict_do_update(
         index_elements=["stream_id", "step"],
         set_={name: statement.excluded[name] for name in ("due_at", "opened_version", "met_at", "overdue_at")},
         where=deadlines.c.opened_version < statement.excluded.opened_version,
     )
-    await conn.execute(statement)
 
 
 async def _advance(conn: AsyncConnection, entry_id: EntryId) -> None:
