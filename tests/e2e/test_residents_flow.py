@@ -5,6 +5,7 @@ audited), reentry only for its duty, and erasure that leaves no plaintext anywhe
 import asyncio
 import io
 import secrets
+import time
 from pathlib import Path
 
 import asyncpg
@@ -368,3 +369,24 @@ def test_an_elderly_residents_health_is_sealed_whole_for_the_worker_and_hidden_f
 
     assert health_seen_by("community_worker") == "阿尔茨海默病早期"
     assert health_seen_by("auditor") == "****"
+
+
+def test_a_member_dropped_from_the_survey_leaves_the_household_on_their_record_too(platform, survey):
+    _, household = head_of(platform, survey, "顾月琴")
+    son = household["members"][0]["resident_id"]
+    worker = platform.login("community_worker")
+
+    changed = platform.gateway.patch(
+        f"/api/v1/communities/c-mianzhou/households/{household['id']}",
+        json={"members": []}, headers={**worker, "If-Match": '"1"'},
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["household_size"] == 1
+    # The resident's record is another read model row, written in the same transaction:
+    # the PATCH answers once the household shows, the resident follows.
+    deadline = time.monotonic() + 10
+    while (record := platform.gateway.get(residents("c-mianzhou", son), headers=worker).json())["household_id"]:
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    assert record["household_id"] is None

@@ -164,3 +164,11 @@ def test_a_head_cannot_move_out_and_a_household_elsewhere_is_not_found():
 def test_moving_into_ones_own_household_is_refused():
     with pytest.raises(domain.MoveNotAllowed):
         domain.move(resident("li"), "c-mianzhou", household("h1", "wang", ["li"]), household("h1", "wang", ["li"]), "h1", "20", TODAY, "重复")
+
+
+def test_dropped_from_the_member_list_a_resident_leaves_that_household_only_once():
+    son = resident("li")  # registered into h1
+    (left,) = domain.left_household(son, "h1", TODAY)
+    gone = stored(son, [left])
+    assert (left.from_household_id, left.to_household_id, gone.household_id) == ("h1", None, None)
+    assert domain.left_household(gone, "h1", TODAY) == []

@@ -176,6 +176,23 @@ def move(
     ]
 
 
+def left_household(state: Resident, household_id: str, on: date) -> list[DomainEvent]:
+    """The resident's side of being dropped from a household's member list (a survey
+    correction); nothing for a record that is gone or already elsewhere."""
+    if not state.exists or state.erased or state.merged_into or state.household_id != household_id:
+        return []
+    return [
+        ResidentMovedHousehold(
+            resident_id=state.resident_id,
+            from_household_id=household_id,
+            to_household_id=None,
+            relation=None,
+            on=on.isoformat(),
+            reason="从家庭成员名单中移出",
+        )
+    ]
+
+
 def merge(survivor: Resident, duplicate: Resident, community_id: str) -> tuple[list[DomainEvent], list[DomainEvent]]:
     """Events for the survivor's stream and for the duplicate's stream."""
     for state in (survivor, duplicate):

@@ -122,6 +122,11 @@ async def change_household(
                 joined.append(await _resident_changed(intake, record, sections.get("address")))
         sections[name] = recorded if name == "members" else recorded[0]
     events = domain.change(household_id, sections)
+    if "members" in sections:  # members no longer listed leave the household
+        listed = {record.resident_id for record in sections["members"]}
+        for person in state.document.get("members") or []:
+            if person.get("resident_id") and person["resident_id"] not in listed:
+                joined.append(await _resident_left(intake, person["resident_id"], household_id))
     if "address" in sections:  # everyone else in the household moves with it
         touched = {append.stream_id for append in joined}
         for person in _people(state.document):
@@ -160,6 +165,12 @@ async def masked_document(intake: Intake, document: dict[str, Any]) -> dict[str,
 
 def _people(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [document["head"], *(document.get("members") or [])] if document else []
+
+
+async def _resident_left(intake: Intake, resident_id: str, household_id: str) -> StreamAppend:
+    state = await load(intake, resident_id)
+    events = residents.left_household(state, household_id, intake.today())
+    return StreamAppend(resident_stream(resident_id), state.version, events)
 
 
 async def _resident_changed(intake: Intake, record: PersonRecord, address: AddressRecord | None) -> StreamAppend:
