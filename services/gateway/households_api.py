@@ -12,7 +12,12 @@ from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.http11 import Answer
 from services.gateway.personal_data import PersonalData
-from services.gateway.scope import check_collection, check_record
+from services.gateway.scope import (
+    check_collection,
+    check_record,
+    writable_collection,
+    writable_record,
+)
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as view
 from services.gateway.views import residents as residents_view
@@ -41,15 +46,6 @@ async def shown(
         members = [next(opened) for _ in document["members"] or []]
         result.append({**document, "head": head, "members": members})
     return result
-
-
-async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    """Scope before content: dependencies run before Litestar validates `data`."""
-    await check_collection(gateway_engine, identity, community_id, writes=True)
-
-
-async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_record(gateway_engine, identity, community_id, writes=True)
 
 
 class HouseholdsController(Controller):

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
-from services.gateway.households_api import writable_collection
 from services.gateway.ledgers.cells import SheetError
 from services.gateway.ledgers.xlsx import read_households
+from services.gateway.scope import writable_collection
 from services.gateway.settings import GatewaySettings
 from services.gateway.views.households import households
 from shared.problems import ProblemError, Text, field_error

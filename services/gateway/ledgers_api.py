@@ -13,10 +13,8 @@ resident's accesses are found by the resident); masked for everyone else.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from litestar import Response, get
 from litestar.di import NamedDependency, Provide
@@ -28,6 +26,7 @@ from services.gateway.ledgers.xlsx import write_ledger
 from services.gateway.org import recent_org_chart
 from services.gateway.personal_data import PersonalData
 from services.gateway.scope import check_collection
+from shared.deadlines import SystemClock, china_date
 from shared.identity import REENTRY_DUTY
 from shared.problems import ProblemError
 
@@ -59,7 +58,7 @@ async def get_ledger(
     resource = f"/api/v1/communities/{community_id}/ledgers/{ledger}" + ("?format=xlsx" if format == "xlsx" else "")
     records = await _shown(source, personal_data, identity, community_id, records, resource, whole=format == "xlsx")
     community = (await recent_org_chart(gateway_engine)).community(community_id)
-    as_of = china_today()
+    as_of = china_date(SystemClock())
     if format == "xlsx":
         content = write_ledger(source.layout, records, community.name if community else community_id, as_of)
         filename = f"{source.layout.title}-{community.name if community else community_id}-{as_of}.xlsx"
@@ -118,10 +117,6 @@ async def _shown(
 def content_disposition(filename: str, fallback: str) -> str:
     """RFC 6266: an ASCII `filename` for old clients, the real name as `filename*` (RFC 5987)."""
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def china_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 ledger_routes = [get_ledger]

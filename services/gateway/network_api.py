@@ -19,10 +19,16 @@ from sqlalchemy import Table
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.personal_data import PersonalData
-from services.gateway.scope import check_collection, check_record
+from services.gateway.scope import (
+    check_collection,
+    check_record,
+    writable_collection,
+    writable_record,
+)
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import network as view
 from services.gateway.views import reports as reports_view
+from services.gateway.views.pages import wait_for_version
 from shared.contracts.intake_network import (
     FormInfoOfficerTeam,
     FormPartyGroup,
@@ -43,14 +49,6 @@ Settings = NamedDependency[GatewaySettings]
 InScope = NamedDependency[None]
 
 
-async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_collection(gateway_engine, identity, community_id, writes=True)
-
-
-async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_record(gateway_engine, identity, community_id, writes=True)
-
-
 WRITE_COLLECTION = {"in_scope": Provide(writable_collection)}
 WRITE_RECORD = {"in_scope": Provide(writable_record)}
 
@@ -66,7 +64,8 @@ async def forward(
     written = answer.json()
     shown = written
     if settings.read_your_writes_s > 0:
-        shown = await view.wait_for(engine, table, community_id, written["id"], written["version"], settings.read_your_writes_s) or written
+        timeout_s = settings.read_your_writes_s
+        shown = await wait_for_version(engine, table, written["id"], community_id, written["version"], timeout_s) or written
     return shown, Response(shown, status_code=answer.status_code, headers={"ETag": f'"{shown["version"]}"'})
 
 

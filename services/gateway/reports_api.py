@@ -15,7 +15,12 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
-from services.gateway.scope import check_collection, check_record
+from services.gateway.scope import (
+    check_collection,
+    check_record,
+    writable_collection,
+    writable_record,
+)
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import reports as view
 from shared.contracts.intake_reports import (
@@ -32,14 +37,6 @@ from shared.problems import ProblemError
 PATH = "/api/v1/communities/{community_id:str}/reports"
 Status = Annotated[str | None, Parameter(default=None, pattern="^(reported|triaged|replied|closed)$")]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match")]
-
-
-async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_collection(gateway_engine, identity, community_id, writes=True)
-
-
-async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_record(gateway_engine, identity, community_id, writes=True)
 
 
 class ReportsController(Controller):

@@ -17,7 +17,11 @@ from litestar.params import FromPath, JSONBody, Parameter
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.forward import ServiceClient, passthrough
 from services.gateway.personal_data import PersonalData
-from services.gateway.scope import check_collection, check_record
+from services.gateway.scope import (
+    check_collection,
+    check_record,
+    writable_record,
+)
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import households as households_view
 from services.gateway.views import residents as view
@@ -40,10 +44,6 @@ Label = Annotated[str | None, Parameter(default=None, pattern="^(" + "|".join(LA
 
 def may_see_label(identity: Caller, label: str) -> bool:
     return label != "reentry" or identity.has_duty(REENTRY_DUTY)
-
-
-async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
-    await check_record(gateway_engine, identity, community_id, writes=True)
 
 
 class ResidentsController(Controller):

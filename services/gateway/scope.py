@@ -7,8 +7,10 @@ cannot even be confirmed to exist.
 
 from __future__ import annotations
 
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.gateway.auth import Caller, GatewayEngine
 from services.gateway.org import recent_org_chart
 from shared.identity import Identity
 from shared.problems import ProblemError
@@ -32,3 +34,15 @@ async def check_record(engine: AsyncEngine, caller: Identity, community_id: str,
         raise ProblemError("not_found")
     if writes and not caller.can_write(community_id):
         raise ProblemError("forbidden")
+
+
+# Litestar dependencies for write routes: scope before content, because dependencies run
+# before Litestar validates `data` (a caller out of scope learns nothing from field errors).
+
+
+async def writable_collection(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
+    await check_collection(gateway_engine, identity, community_id, writes=True)
+
+
+async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
+    await check_record(gateway_engine, identity, community_id, writes=True)

@@ -4,8 +4,6 @@ the reports their items became. One row per record, its document as intake build
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -77,24 +75,6 @@ PROJECTORS = {
 async def get(engine: AsyncEngine, table: Table, community_id: str, record_id: str) -> dict[str, Any] | None:
     async with engine.connect() as conn:
         return await conn.scalar(select(table.c.document).where(table.c.id == record_id, table.c.community_id == community_id))
-
-
-async def wait_for(
-    engine: AsyncEngine, table: Table, community_id: str, record_id: str, version: int, timeout_s: float
-) -> dict[str, Any] | None:
-    """The record once the read model holds `version` or later; None after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    query = select(table.c.document).where(
-        table.c.id == record_id, table.c.community_id == community_id, table.c.version >= version
-    )
-    delay = 0.002
-    while True:
-        async with engine.connect() as conn:
-            document = await conn.scalar(query)
-        if document is not None or time.monotonic() >= deadline:
-            return document
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
 
 
 async def list_page(
