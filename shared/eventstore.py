@@ -18,7 +18,6 @@ Redis stream entry IDs are these same pairs, so the stream is the relay's cursor
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,12 +39,12 @@ from sqlalchemy import (
     func,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import is_sqlite, schema_change
 from shared.eventstore_sql import Row
+from shared.ids import uuid7
 from shared.eventstore_writers import DuplicateKey, GroupCommitWriter
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
@@ -98,7 +97,6 @@ AfterAppend = Callable[[list[Envelope]], Awaitable[None]]
 
 _LOAD_BATCH = 500  # stream ids per IN list
 
-_XMIN = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
 
 
 def events_table(metadata: MetaData, sqlite: bool) -> Table:
@@ -142,7 +140,7 @@ class EventStore:
 
     def __init__(self, engine: AsyncEngine, writer_connections: int | None = None):
         """`writer_connections`: how many group-commit batches may be in flight at once
-        (default: 1 on SQLite, which writes one at a time anyway; 2 on PostgreSQL)."""
+        (default: 1 on SQLite, which writes one at a time anyway; 4 on PostgreSQL)."""
         self.engine = engine
         self._sqlite = is_sqlite(engine)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -163,7 +161,7 @@ class EventStore:
             table.c.schema_version,
             table.c.data,
         ]
-        self._writers = GroupCommitWriter(engine, connections=writer_connections or (1 if self._sqlite else 2))
+        self._writers = GroupCommitWriter(engine, connections=writer_connections or (1 if self._sqlite else 4))
         self.after_append: list[AfterAppend] = []
 
     async def setup(self) -> None:
@@ -284,13 +282,12 @@ class EventStore:
                 .limit(limit)
             )
         else:
-            stmt = (
-                select(table.c.tx, *self._envelope_columns)
-                .where(tuple_(table.c.tx, table.c.position) > tuple_(after.major, after.minor))
-                .where(table.c.tx < _XMIN)
-                .order_by(table.c.tx, table.c.position)
-                .limit(limit)
-            )
+            # The driver directly: SQLAlchemy's row handling cost twice the read (a relay
+            # polls this every few milliseconds).
+            async with self._autocommit.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                rows = await driver.fetch(_POSTGRES_READ_ALL, after.major, after.minor, limit)
+            return [StoredEvent(EntryId(row[0], row[1]), _postgres_envelope(row)) for row in rows]
         async with self._autocommit.connect() as conn:
             result = await conn.execute(stmt)
             return [StoredEvent(self._entry_id(row), self._envelope(row)) for row in result]
@@ -326,7 +323,7 @@ def _rows(
 ) -> list[Row]:
     return [
         (
-            uuid.uuid4(),
+            uuid7(),
             stream_id,
             expected_version + offset,
             domain_event.event_type,
@@ -336,7 +333,33 @@ def _rows(
             context.correlation_id,
             context.causation_id,
             domain_event.schema_version,
-            domain_event.model_dump(mode="json"),
+            # model_dump(mode="json") without its Python wrapper: a third of its time.
+            domain_event.__pydantic_serializer__.to_python(domain_event, mode="json"),
         )
         for offset, domain_event in enumerate(events, start=1)
     ]
+
+
+_POSTGRES_READ_ALL = (
+    "SELECT tx, position, event_id, type, stream_id, version, community_id, occurred_at, actor,"
+    " correlation_id, causation_id, schema_version, data FROM events"
+    " WHERE (tx, position) > ($1, $2) AND tx < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+    " ORDER BY tx, position LIMIT $3"
+)
+
+
+def _postgres_envelope(row) -> Envelope:  # noqa: ANN001
+    return Envelope(
+        event_id=row[2],
+        type=row[3],
+        stream_id=row[4],
+        version=row[5],
+        position=row[1],
+        community_id=row[6],
+        occurred_at=row[7],
+        actor=row[8],
+        correlation_id=row[9],
+        causation_id=row[10],
+        schema_version=row[11],
+        data=row[12],
+    )

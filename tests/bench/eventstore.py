@@ -68,7 +68,10 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from shared.db import create_engine, ensure_schema
+from shared.ids import uuid7
+from shared.main import fastest_loop
 from shared.eventstore import START, EntryId, EventStore
+from shared.eventstore_sql import to_json
 from shared.events import CommandContext, DomainEvent
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -183,7 +186,7 @@ def row_params(
     occurred_at = now.strftime(SQLITE_TIME) if sqlite else now
     params: list = []
     for offset, payload in enumerate(payloads):
-        event_id = uuid.uuid4()
+        event_id = uuid7()
         params += [
             event_id.hex if sqlite else event_id,
             stream_id,
@@ -195,7 +198,7 @@ def row_params(
             context.correlation_id,
             context.causation_id,
             BenchRecorded.schema_version,
-            json.dumps(payload, ensure_ascii=False),
+            to_json(payload),
         ]
     return params
 
@@ -595,7 +598,8 @@ class Tail:
 
 
 def tail_process(system: str, url: str, dsn: str, where: str, pipe: Any) -> None:
-    asyncio.run(_tail_main(system, url, dsn, where, pipe))
+    with asyncio.Runner(loop_factory=fastest_loop()) as runner:  # as the services run
+        runner.run(_tail_main(system, url, dsn, where, pipe))
 
 
 async def _tail_main(system: str, url: str, dsn: str, where: str, pipe: Any) -> None:
@@ -889,4 +893,5 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse_args())))
+    with asyncio.Runner(loop_factory=fastest_loop()) as runner:  # as the services run
+        sys.exit(runner.run(main(parse_args())))
