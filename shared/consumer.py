@@ -85,7 +85,7 @@ waiting_entries = _entry_table("consumer_waiting", "consumer", "source", "entry_
 checkpoint is the highest applied entry, so these may lie below it."""
 
 _MAX_MINOR = 2**63 - 1
-_READ_BATCH = 50
+_READ_BATCH = 200
 
 
 class NotReady(Exception):

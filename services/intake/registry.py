@@ -60,21 +60,33 @@ def id_digest(secret_key: bytes, id_number: str | None) -> str | None:
 async def possible_duplicates(
     engine: AsyncEngine, community_id: str, entries: list[Entry]
 ) -> list[list[PossibleDuplicate]]:
-    """For each entry, up to 20 residents already indexed who may be the same person."""
+    """For each entry, up to 20 residents already indexed who may be the same person
+    (one query for all entries: a household's people are looked up together)."""
+    if not entries:
+        return []
     table = residents_index
-    found = []
+    same = [(table.c.name == entry.name) & (table.c.birth_month == entry.birth_month) for entry in entries]
+    if digests := {entry.id_digest for entry in entries if entry.id_digest}:
+        same.append(table.c.id_digest.in_(digests))
+    statement = (
+        select(table)
+        .where(table.c.community_id == community_id, or_(*same))
+        .order_by(table.c.resident_id)
+    )
     async with engine.connect() as conn:
-        for entry in entries:
-            same = (table.c.name == entry.name) & (table.c.birth_month == entry.birth_month)
-            if entry.id_digest:
-                same = or_(same, table.c.id_digest == entry.id_digest)
-            statement = (
-                select(table)
-                .where(table.c.community_id == community_id, same, table.c.resident_id != entry.resident_id)
-                .order_by(table.c.resident_id)
-                .limit(20)
+        candidates = (await conn.execute(statement)).all()
+    found: list[list[PossibleDuplicate]] = []
+    for entry in entries:
+        matches = [
+            _match(entry, row)
+            for row in candidates
+            if row.resident_id != entry.resident_id
+            and (
+                (row.name == entry.name and row.birth_month == entry.birth_month)
+                or (entry.id_digest is not None and row.id_digest == entry.id_digest)
             )
-            found.append([_match(entry, row) for row in (await conn.execute(statement)).all()])
+        ]
+        found.append(matches[:20])
     return found
 
 

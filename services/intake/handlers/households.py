@@ -36,11 +36,12 @@ def request_digest(intake: Intake, command: RegisterHousehold) -> str:
 
 
 async def register_household(
-    intake: Intake, household_id: str, command: RegisterHousehold, context: CommandContext
+    intake: Intake, household_id: str, command: RegisterHousehold, context: CommandContext, *, fresh: bool = False
 ) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
     """The household; whether this call created it (False: a retry of the same request);
-    and for each person (head first) the residents already registered who may be them."""
-    state = domain.replay(await intake.store.load(household_stream(household_id)))
+    and for each person (head first) the residents already registered who may be them.
+    `fresh`: the id was drawn at random just now, so no stream of it can exist yet."""
+    state = domain.replay([] if fresh else await intake.store.load(household_stream(household_id)))
     digest = request_digest(intake, command)
     people = residents_of(household_id, command)
     entries = [index_entry(intake, resident_id, person) for resident_id, person in people]
@@ -53,7 +54,7 @@ async def register_household(
     try:
         appended = await intake.store.append_all(appends, context)
     except ConcurrencyConflict:
-        return await register_household(intake, household_id, command, context)
+        return await register_household(intake, household_id, command, context)  # looks at the stream now
     await registry.record(intake.store.engine, context.community_id, entries)
     for envelope in appended[: len(appends[0].events)]:
         state = domain.evolve(state, envelope)
