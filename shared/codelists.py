@@ -1,4 +1,6 @@
-"""National code lists the ledgers record people with, read from `shared/reference/*.csv`.
+"""Code lists the ledgers record people and cases with, read from `shared/reference/*.csv`:
+the national standards (GB/T) for people, and the dispute categories of people's-mediation
+statistics (project-local codes, see `dispute_category.csv`).
 
 Codes are strings: leading zeros matter, and "0" and "01" are different codes.
 """
@@ -11,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-CodeListName = Literal["sex", "ethnicity", "political_status", "family_relationship"]
+CodeListName = Literal["sex", "ethnicity", "political_status", "family_relationship", "dispute_category"]
 Language = Literal["zh", "en"]
 
 _REFERENCE_DIR = Path(__file__).parent / "reference"
@@ -40,6 +42,9 @@ SOURCES: dict[str, CodeListSource] = {
     "ethnicity": CodeListSource("GB/T 3304", "民族", "ethnicity"),
     "political_status": CodeListSource("GB/T 4762", "政治面貌", "political status"),
     "family_relationship": CodeListSource("GB/T 4761", "家庭关系", "family relationship"),
+    # The justice bureaus' monthly statistics of people's mediation; the codes are ours, not
+    # a national code list (../shared/domain/reference/mediation_law.md, section 6).
+    "dispute_category": CodeListSource("人民调解纠纷分类", "纠纷类型", "dispute category"),
 }
 
 

@@ -138,6 +138,29 @@ FIELD_LABELS: dict[str, Text] = {
     "contacted_by": Text("联系人", "contacted by"),
     "contacted_on": Text("联系日期", "date of the contact"),
     "how": Text("联系方式", "way of contact"),
+    # Disputes (调解矛盾纠纷记录表).
+    "source": Text("纠纷来源", "source"),
+    "dispute_cause": Text("纠纷缘由", "cause of the dispute"),
+    "parties": Text("当事人", "parties"),
+    "side": Text("当事人方（甲/乙）", "side (a/b)"),
+    "party_id": Text("当事人编号", "party id"),
+    "referred_by": Text("移交单位", "referred by"),
+    "public": Text("是否公开调解", "held in public"),
+    "mediators": Text("调解人", "mediators"),
+    "investigated_on": Text("调查日期", "date of the investigation"),
+    "investigators": Text("调查人", "investigators"),
+    "findings": Text("调查情况", "findings"),
+    "held_at": Text("调解时间", "time of the session"),
+    "account": Text("调解情况", "how the mediation went"),
+    "on_site": Text("是否现场调解", "mediated on the spot"),
+    "form": Text("协议形式", "form of the agreement"),
+    "reached_on": Text("协议生效日期", "date the agreement took effect"),
+    "terms": Text("协议内容", "terms"),
+    "clauses": Text("协议条款", "clauses"),
+    "obligation": Text("履行事项", "obligation"),
+    "due_on": Text("履行期限", "due date"),
+    "fulfilled_clauses": Text("已履行条款", "fulfilled clauses"),
+    "archive_no": Text("卷宗号", "archive number"),
 }
 
 # Templates see {label}, {field}, {input} and the error's context.
@@ -232,6 +255,12 @@ FIELD_MESSAGES: dict[str, Text] = {
         "{label}少于所列的 {listed} 名参加人员", "{label} is below the {listed} participants listed"
     ),
     "no_participants": Text("{label}应列出人员或填写人数", "{label} must list people or give their count"),
+    "party_form": Text(
+        "{label}应填居民编号或姓名", "{label} needs a resident_id or a name"
+    ),
+    "party_sides": Text(
+        "{label}须有甲乙双方（side 为 a 和 b）", "{label} must include a party on each side (a and b)"
+    ),
     "reporter_form": Text(
         "{label}应填居民编号，或姓名加联系电话；匿名反映请不填{label}",
         "{label} needs a resident_id, or a name with a phone; leave {label} out for an anonymous report",

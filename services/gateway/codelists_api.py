@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from litestar import get
 from litestar.params import FromPath
 
-from shared.codelists import code_list, source
+from shared.codelists import CodeListName, code_list, source
 
 
-@get("/api/v1/code-lists/{name:str}", tags=["reference"], summary="A national code list (GB/T)", cache=3600)
+@get("/api/v1/code-lists/{name:str}", tags=["reference"], summary="A code list (the national GB/T lists, and dispute categories)", cache=3600)
 async def code_list_route(
-    name: FromPath[Literal["sex", "ethnicity", "political_status", "family_relationship"]],
+    name: FromPath[CodeListName],
 ) -> dict[str, Any]:
     listed = source(name)
     return {

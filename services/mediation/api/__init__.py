@@ -1,0 +1,5 @@
+"""Mediation's HTTP API, called by the gateway with its signed identity: body → command → handler."""
+
+from services.mediation.api import disputes
+
+routes = [*disputes.routes]
