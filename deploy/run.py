@@ -28,6 +28,8 @@ VAR = ROOT / "var"
 PROCESSES = (
     ("intake", "api"),
     ("intake", "worker"),
+    ("mediation", "api"),
+    ("mediation", "worker"),
     ("gateway", "api"),
     ("gateway", "worker"),
 )
@@ -153,6 +155,8 @@ def start_platform(
         env.setdefault("FIVEZERO_DEMO", "1")
         env.setdefault("FIVEZERO_INTAKE_URL",
                        f"http://127.0.0.1:{env.get('FIVEZERO_INTAKE_PORT', '8101')}")
+        env.setdefault("FIVEZERO_MEDIATION_URL",
+                       f"http://127.0.0.1:{env.get('FIVEZERO_MEDIATION_PORT', '8102')}")
         env["PYTHONUNBUFFERED"] = "1"
         for service, role in processes:
             name = f"{service}.{role}"

@@ -20,6 +20,7 @@ from services.gateway.audit_api import audit
 from services.gateway.care_api import CareController
 from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
+from services.gateway.disputes_api import disputes_router
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
 from services.gateway.imports_api import import_client, import_routes
@@ -117,7 +118,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
 
     app = service_app(
         title="Five-Zero platform API",
-        description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, views.",
+        description="The one public API of the Five-Zero platform (五零工作法): identity, households, sentiment reports, dispute cases, views.",
         route_handlers=[
             *org_routes(),
             HouseholdsController,
@@ -131,6 +132,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
             CareController,
             ScorecardController,
             ProfileController,
+            disputes_router,
         ],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},

@@ -7,6 +7,8 @@ cannot even be confirmed to exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,18 +23,29 @@ async def community_or_404(engine: AsyncEngine, community_id: str) -> None:
         raise ProblemError("not_found", detail_zh=f"没有社区 {community_id}", detail_en=f"no community {community_id}")
 
 
-async def check_collection(engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False) -> None:
+WriteRule = Callable[[Identity, str], bool]
+"""Who may change a community's records of a kind: by default its workers and head
+(`Identity.can_write`); a pillar names its own (mediators also keep the disputes)."""
+
+
+async def check_collection(
+    engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False,
+    may_write: WriteRule = Identity.can_write,
+) -> None:
     await community_or_404(engine, community_id)
-    allowed = caller.can_write(community_id) if writes else caller.can_see(community_id)
+    allowed = may_write(caller, community_id) if writes else caller.can_see(community_id)
     if not allowed:
         raise ProblemError("forbidden")
 
 
-async def check_record(engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False) -> None:
+async def check_record(
+    engine: AsyncEngine, caller: Identity, community_id: str, *, writes: bool = False,
+    may_write: WriteRule = Identity.can_write,
+) -> None:
     await community_or_404(engine, community_id)
     if not caller.can_see(community_id):
         raise ProblemError("not_found")
-    if writes and not caller.can_write(community_id):
+    if writes and not may_write(caller, community_id):
         raise ProblemError("forbidden")
 
 
@@ -46,3 +59,21 @@ async def writable_collection(community_id: FromPath[str], identity: Caller, gat
 
 async def writable_record(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
     await check_record(gateway_engine, identity, community_id, writes=True)
+
+
+def writable_collection_by(may_write: WriteRule):
+    """`writable_collection` for records that `may_write` says who keeps."""
+
+    async def in_scope(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
+        await check_collection(gateway_engine, identity, community_id, writes=True, may_write=may_write)
+
+    return in_scope
+
+
+def writable_record_by(may_write: WriteRule):
+    """`writable_record` for records that `may_write` says who keeps."""
+
+    async def in_scope(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine) -> None:
+        await check_record(gateway_engine, identity, community_id, writes=True, may_write=may_write)
+
+    return in_scope

@@ -17,6 +17,9 @@ class GatewaySettings(ServiceSettings):
     intake_url: str = Field("http://127.0.0.1:8101", validation_alias="FIVEZERO_INTAKE_URL")
     """Where intake's internal API answers."""
 
+    mediation_url: str = Field("http://127.0.0.1:8102", validation_alias="FIVEZERO_MEDIATION_URL")
+    """Where mediation's internal API answers."""
+
     token_ttl_s: int = Field(3600, validation_alias="FIVEZERO_TOKEN_TTL_S")
     """Lifetime of an access token, in seconds."""
 
@@ -28,4 +31,4 @@ class GatewaySettings(ServiceSettings):
 
     def service_urls(self) -> dict[str, str]:
         """Each pillar's internal API, by service name."""
-        return {"intake": self.intake_url}
+        return {"intake": self.intake_url, "mediation": self.mediation_url}

@@ -123,11 +123,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fz-bench-import-"))
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, workdir, True)
-        intake_port = free_port()
+        intake_port, mediation_port = free_port(), free_port()
         env = {
             "FIVEZERO_GATEWAY_PORT": str(free_port()),
             "FIVEZERO_INTAKE_PORT": str(intake_port),
             "FIVEZERO_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+            "FIVEZERO_MEDIATION_PORT": str(mediation_port),
+            "FIVEZERO_MEDIATION_URL": f"http://127.0.0.1:{mediation_port}",
             "FIVEZERO_DEMO": "1",
             "FIVEZERO_SECRET": secrets.token_hex(32),
             "FIVEZERO_READ_YOUR_WRITES_S": "0",
@@ -135,9 +137,11 @@ def main() -> None:
         if args.postgres:
             gateway_db = env["FIVEZERO_DATABASE_URL"] = stack.enter_context(postgres_database())
             env["FIVEZERO_INTAKE_DATABASE_URL"] = env["FIVEZERO_GATEWAY_DATABASE_URL"] = ""
+            env["FIVEZERO_MEDIATION_DATABASE_URL"] = ""
         else:
             env["FIVEZERO_DATABASE_URL"] = ""
             env["FIVEZERO_INTAKE_DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'intake.db'}"
+            env["FIVEZERO_MEDIATION_DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'mediation.db'}"
             gateway_db = env["FIVEZERO_GATEWAY_DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'gateway.db'}"
         if given := os.environ.get("REDIS_URL") or os.environ.get("FIVEZERO_REDIS_URL"):
             import redis

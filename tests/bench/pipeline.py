@@ -746,15 +746,20 @@ def run_with_platform(args: argparse.Namespace) -> None:
         intake_port = free_port()
         env["FIVEZERO_INTAKE_PORT"] = str(intake_port)
         env["FIVEZERO_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
+        mediation_port = free_port()
+        env["FIVEZERO_MEDIATION_PORT"] = str(mediation_port)
+        env["FIVEZERO_MEDIATION_URL"] = f"http://127.0.0.1:{mediation_port}"
         if args.postgres:
             env["FIVEZERO_DATABASE_URL"] = stack.enter_context(postgres_database())
             env["FIVEZERO_INTAKE_DATABASE_URL"] = env["FIVEZERO_GATEWAY_DATABASE_URL"] = ""
+            env["FIVEZERO_MEDIATION_DATABASE_URL"] = ""
             source = ReadModelSource("postgres", env["FIVEZERO_DATABASE_URL"])
             db = "postgres"
         else:
             gateway_db = workdir / "gateway.db"
             env["FIVEZERO_DATABASE_URL"] = ""
             env["FIVEZERO_INTAKE_DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'intake.db'}"
+            env["FIVEZERO_MEDIATION_DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'mediation.db'}"
             env["FIVEZERO_GATEWAY_DATABASE_URL"] = f"sqlite+aiosqlite:///{gateway_db}"
             source = ReadModelSource("sqlite", str(gateway_db))
             db = "sqlite"

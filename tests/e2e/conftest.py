@@ -1,4 +1,4 @@
-"""The whole platform as real processes (intake api+worker, gateway api+worker), spoken to over HTTP.
+"""The whole platform as real processes (intake, mediation and gateway, each api+worker), spoken to over HTTP.
 
 `platform` starts once per session on SQLite files; `pg_platform` starts once per module on a
 fresh PostgreSQL database; `any_platform` runs a test on both. Each uses its own Redis DB
@@ -38,12 +38,13 @@ COMMUNITIES = ("c-mianzhou", "c-dongjin", "c-changhong")
 
 @dataclass
 class RunningPlatform:
-    """A started platform and HTTP clients for its gateway and (internal) intake API."""
+    """A started platform and HTTP clients for its gateway and the (internal) intake and mediation APIs."""
 
     platform: Platform
     secret: str
     gateway: httpx.Client
     intake: httpx.Client
+    mediation: httpx.Client
     log_path: Path
     _tokens: dict[str, str] = field(default_factory=dict)
 
@@ -89,9 +90,15 @@ class RunningPlatform:
         assert self.intake_event_count() == events, "a refused request wrote an event"
         assert {community: self.household_count(community) for community in COMMUNITIES} == counts
 
+    def mediation_event_count(self) -> int:
+        answer = self.mediation.get("/events", params={"after": "0-0", "limit": 1000}, headers=self.as_service())
+        assert answer.status_code == 200, answer.text
+        return len(answer.json()["events"])
+
     def close(self) -> None:
         self.gateway.close()
         self.intake.close()
+        self.mediation.close()
         self.platform.stop()
         self.platform.output.close()
 
@@ -113,12 +120,14 @@ def redis_db_url(redis_url: str, db: int) -> str:
 
 def launch(workdir: Path, redis_url: str, databases: dict[str, str]) -> RunningPlatform:
     """Start every process with its own ports, secret and databases; wait until the gateway is ready."""
-    gateway_port, intake_port = free_port(), free_port()
+    gateway_port, intake_port, mediation_port = free_port(), free_port(), free_port()
     secret = secrets.token_hex(32)
     env = {
         "FIVEZERO_GATEWAY_PORT": str(gateway_port),
         "FIVEZERO_INTAKE_PORT": str(intake_port),
         "FIVEZERO_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+        "FIVEZERO_MEDIATION_PORT": str(mediation_port),
+        "FIVEZERO_MEDIATION_URL": f"http://127.0.0.1:{mediation_port}",
         "FIVEZERO_REDIS_URL": redis_url,
         "FIVEZERO_SECRET": secret,
         "FIVEZERO_DEMO": "1",
@@ -142,7 +151,8 @@ def launch(workdir: Path, redis_url: str, databases: dict[str, str]) -> RunningP
     # Loopback only: a proxy from the environment must not see these requests.
     gateway = httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", timeout=20, trust_env=False)
     intake = httpx.Client(base_url=f"http://127.0.0.1:{intake_port}", timeout=20, trust_env=False)
-    return RunningPlatform(platform, secret, gateway, intake, log_path)
+    mediation = httpx.Client(base_url=f"http://127.0.0.1:{mediation_port}", timeout=20, trust_env=False)
+    return RunningPlatform(platform, secret, gateway, intake, mediation, log_path)
 
 
 def _last_lines_of_each(log_path: Path, count: int = 25) -> str:
@@ -171,6 +181,7 @@ def platform(redis_url: str) -> Iterator[RunningPlatform]:
             redis_db_url(redis_url, SQLITE_PLATFORM_REDIS_DB),
             {
                 "FIVEZERO_INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/intake.db",
+                "FIVEZERO_MEDIATION_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/mediation.db",
                 "FIVEZERO_GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/gateway.db",
             },
         )
@@ -193,6 +204,7 @@ def pg_platform(redis_url: str, pg_base_url: str) -> Iterator[RunningPlatform]:
                 {
                     "FIVEZERO_DATABASE_URL": url,
                     "FIVEZERO_INTAKE_DATABASE_URL": "",
+                    "FIVEZERO_MEDIATION_DATABASE_URL": "",
                     "FIVEZERO_GATEWAY_DATABASE_URL": "",
                 },
             )

@@ -34,7 +34,7 @@ SUN_LI = Identity(  # the demo auditor, placed in 绵州社区
 
 
 def client_of(platform, service: str):
-    return {"gateway": platform.gateway, "intake": platform.intake}[service]
+    return {"gateway": platform.gateway, "intake": platform.intake, "mediation": platform.mediation}[service]
 
 
 def test_intake_listens_on_the_port_named_by_fivezero_intake_port(platform):
@@ -43,7 +43,7 @@ def test_intake_listens_on_the_port_named_by_fivezero_intake_port(platform):
     assert platform.platform.env["FIVEZERO_INTAKE_URL"] == f"http://127.0.0.1:{port}"
 
 
-@pytest.mark.parametrize("service", ["gateway", "intake"])
+@pytest.mark.parametrize("service", ["gateway", "intake", "mediation"])
 def test_health_and_ready_answer_and_ready_checks_the_database_and_redis(platform, service):
     client = client_of(platform, service)
     health = client.get("/health")
@@ -69,7 +69,7 @@ def test_metrics_count_requests_by_route_in_prometheus_text(platform, service, r
     assert sample in metrics.text
 
 
-@pytest.mark.parametrize("service", ["gateway", "intake"])
+@pytest.mark.parametrize("service", ["gateway", "intake", "mediation"])
 def test_metrics_are_served_with_one_well_formed_prometheus_content_type(platform, service):
     """RFC 6838 §4.3: a media type parameter must not appear twice; scrapers parse this header."""
     content_type = client_of(platform, service).get("/metrics").headers["content-type"]
@@ -85,6 +85,9 @@ def test_metrics_are_served_with_one_well_formed_prometheus_content_type(platfor
         ("gateway", ["/api/v1/auth/token", "/api/v1/me", "/api/v1/communities/{community_id}/households",
                      "/api/v1/communities/{community_id}/households/{household_id}"]),
         ("intake", ["/communities/{community_id}/households", "/events"]),
+        ("mediation", ["/communities/{community_id}/disputes", "/events"]),
+        ("gateway", ["/api/v1/communities/{community_id}/mediation/cases",
+                     "/api/v1/communities/{community_id}/mediation/cases/{dispute_id}/sessions"]),
     ],
 )
 def test_schema_serves_the_openapi_3_1_document(platform, service, expected_paths):
@@ -169,13 +172,16 @@ def _port_open(port: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the launcher's children through /proc")
 def test_ctrl_c_stops_the_launcher_and_every_process_it_started(tmp_path):
     """`python -m deploy.run` as a developer runs it, with its embedded Redis: one SIGINT stops all."""
-    gateway_port, intake_port = free_port(), free_port()
+    gateway_port, intake_port, mediation_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FIVEZERO_REDIS_URL", "FIVEZERO_DATABASE_URL")}
     env.update(
         FIVEZERO_GATEWAY_PORT=str(gateway_port),
         FIVEZERO_INTAKE_PORT=str(intake_port),
         FIVEZERO_INTAKE_URL=f"http://127.0.0.1:{intake_port}",
         FIVEZERO_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/intake.db",
+        FIVEZERO_MEDIATION_PORT=str(mediation_port),
+        FIVEZERO_MEDIATION_URL=f"http://127.0.0.1:{mediation_port}",
+        FIVEZERO_MEDIATION_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/mediation.db",
         FIVEZERO_GATEWAY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/gateway.db",
         FIVEZERO_SECRET=secrets.token_hex(32),
         FIVEZERO_DEMO="0",  # no demo users to hash: this test only starts and stops
@@ -190,10 +196,11 @@ def test_ctrl_c_stops_the_launcher_and_every_process_it_started(tmp_path):
         try:
             wait_http_ok(f"http://127.0.0.1:{gateway_port}/ready", timeout=60)
             wait_http_ok(f"http://127.0.0.1:{intake_port}/ready", timeout=10)
+            wait_http_ok(f"http://127.0.0.1:{mediation_port}/ready", timeout=10)
         except TimeoutError as error:
             pytest.fail(f"{error}\n--- launcher output ---\n{(tmp_path / 'launcher.log').read_text()[-4000:]}")
         children = _children_of(launcher.pid)
-        assert len(children) == 5, "redis, intake api and worker, gateway api and worker"
+        assert len(children) == 7, "redis, intake, mediation and gateway api and worker"
 
         launcher.send_signal(signal.SIGINT)
         started = time.monotonic()
@@ -203,6 +210,7 @@ def test_ctrl_c_stops_the_launcher_and_every_process_it_started(tmp_path):
         assert [pid for pid in children if _running(pid)] == []
         assert not _port_open(gateway_port)
         assert not _port_open(intake_port)
+        assert not _port_open(mediation_port)
         assert stopped_in < 15
     finally:
         if launcher.poll() is None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.events import Envelope
 
 VIEWS_CONSUMER = "gateway.views"
-VIEW_SOURCES = ("intake",)
+VIEW_SOURCES = ("intake", "mediation")
 
 views_metadata = MetaData()
 
@@ -42,10 +42,10 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import care, households, network, reports, residents
+    from services.gateway.views import care, disputes, households, network, reports, residents
 
     projectors: dict[str, list[Projector]] = {}
-    for module in (households, residents, reports, network, care):
+    for module in (households, residents, reports, network, care, disputes):
         for event_type, functions in module.PROJECTORS.items():
             projectors.setdefault(event_type, []).extend(functions)
     return ViewsProjection(projectors)
