@@ -16,15 +16,12 @@ MIANZHOU = "/communities/c-mianzhou/disputes"
 
 
 def as_(role: str, *communities: str, username: str | None = None) -> dict[str, str]:
+    """The identity header the gateway would send for this caller (signed now: it lives a minute)."""
     identity = Identity(
         subject=f"u-{username or role}", username=username or role, roles=(role,), district_id="fucheng",
         street_ids=("s-chengjiao",) if role == "street_officer" else (), community_ids=communities or ("c-mianzhou",),
     )
     return {IDENTITY_HEADER: sign_identity(identity, SECRET)}
-
-
-MEDIATOR = as_("mediator")
-WORKER = as_("community_worker")
 
 
 def dispute(**fields) -> dict:
@@ -69,15 +66,15 @@ async def event_count(client) -> int:
     return len(answer.json()["events"])
 
 
-async def act(client, case: dict, action: str, body: dict, version=None, headers=MEDIATOR):
+async def act(client, case: dict, action: str, body: dict, version=None, headers=None):
     return await client.post(
         f"{MIANZHOU}/{case['id']}/{action}", json=body,
-        headers={**headers, "If-Match": f'"{case["version"] if version is None else version}"'},
+        headers={**(headers or as_("mediator")), "If-Match": f'"{case["version"] if version is None else version}"'},
     )
 
 
 async def test_a_case_goes_from_registration_to_closed_and_filed(client):
-    created = await client.post(MIANZHOU, json=dispute(), headers=WORKER)
+    created = await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))
     assert created.status_code == 201, created.text
     case = created.json()
     assert (case["status"], case["version"], created.headers["etag"]) == ("registered", 1, '"1"')
@@ -93,7 +90,7 @@ async def test_a_case_goes_from_registration_to_closed_and_filed(client):
 
 
 async def test_a_retried_registration_with_the_same_idempotency_key_registers_nothing_twice(client):
-    headers = {**WORKER, "Idempotency-Key": "leak-3-401"}
+    headers = {**as_("community_worker"), "Idempotency-Key": "leak-3-401"}
     first = await client.post(MIANZHOU, json=dispute(), headers=headers)
     again = await client.post(MIANZHOU, json=dispute(), headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -104,8 +101,8 @@ async def test_a_retried_registration_with_the_same_idempotency_key_registers_no
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 async def test_an_illegal_transition_is_409_with_the_reason_in_the_callers_language(client, language):
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
-    answer = await act(client, case, "sessions", STEPS[2][1], headers={**MEDIATOR, "Accept-Language": language})
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
+    answer = await act(client, case, "sessions", STEPS[2][1], headers={**as_("mediator"), "Accept-Language": language})
     assert answer.status_code == 409, answer.text
     problem = answer.json()
     assert problem["code"] == "illegal_transition"
@@ -113,18 +110,18 @@ async def test_an_illegal_transition_is_409_with_the_reason_in_the_callers_langu
 
 
 async def test_a_stale_version_is_412_and_changes_nothing(client):
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
     accepted = (await act(client, case, "accept", {"mediators": ["赵德明"]})).json()
     before = await event_count(client)
     stale = await act(client, accepted, "investigations", STEPS[1][1], version=1)
     assert (stale.status_code, stale.json()["code"], stale.headers["etag"]) == (412, "precondition_failed", '"2"')
-    unguarded = await client.post(f"{MIANZHOU}/{case['id']}/investigations", json=STEPS[1][1], headers=MEDIATOR)
+    unguarded = await client.post(f"{MIANZHOU}/{case['id']}/investigations", json=STEPS[1][1], headers=as_("mediator"))
     assert unguarded.status_code == 428
     assert await event_count(client) == before
 
 
 async def test_two_mediators_recording_a_session_at_once_one_wins_and_the_other_gets_412(client):
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
     for action, body in STEPS[:2]:
         case = (await act(client, case, action, body)).json()
     other_mediator = as_("mediator", username="mediator_2")
@@ -139,7 +136,7 @@ async def test_two_mediators_recording_a_session_at_once_one_wins_and_the_other_
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 async def test_bad_fields_are_each_named_in_the_callers_language_and_nothing_is_written(client, language):
-    headers = {**WORKER, "Accept-Language": language}
+    headers = {**as_("community_worker"), "Accept-Language": language}
     before = await event_count(client)
     bad = {"source": "police", "category": "77", "dispute_cause": "", "parties": [{"side": "a"}, {"side": "c", "name": "张"}]}
     answer = await client.post(MIANZHOU, json=bad, headers=headers)
@@ -151,26 +148,26 @@ async def test_bad_fields_are_each_named_in_the_callers_language_and_nothing_is_
     one_side = dispute(parties=[{"side": "a", "name": "王秀英"}, {"side": "a", "name": "李强"}])
     answer = await client.post(MIANZHOU, json=one_side, headers=headers)
     assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("parties", "party_sides")]
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
     before = await event_count(client)
-    bad_accept = await act(client, case, "accept", {"mediators": [], "fee": 100}, headers={**MEDIATOR, "Accept-Language": language})
+    bad_accept = await act(client, case, "accept", {"mediators": [], "fee": 100}, headers={**as_("mediator"), "Accept-Language": language})
     assert {e["field"] for e in bad_accept.json()["errors"]} == {"mediators", "fee"}  # mediation is free (art. 4)
     assert await event_count(client) == before
 
 
 async def test_a_clause_binding_someone_not_party_to_the_case_is_a_bad_field(client):
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
     for action, body in STEPS[:3]:
         case = (await act(client, case, action, body)).json()
     body = {**STEPS[3][1], "clauses": [{"party_id": "p5", "obligation": "赔偿", "due_on": "2026-11-20"}]}
-    answer = await act(client, case, "agreement", body, headers={**MEDIATOR, "Accept-Language": "en"})
+    answer = await act(client, case, "agreement", body, headers={**as_("mediator"), "Accept-Language": "en"})
     assert (answer.status_code, answer.json()["code"]) == (400, "validation_failed")
     assert "p5 is not a party of this case" in answer.json()["detail"]
 
 
 async def test_who_may_do_what_is_checked_again_behind_the_gateway(client):
-    case = (await client.post(MIANZHOU, json=dispute(), headers=WORKER)).json()
-    assert (await client.post(MIANZHOU, json=dispute(), headers=MEDIATOR)).status_code == 201
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
+    assert (await client.post(MIANZHOU, json=dispute(), headers=as_("mediator"))).status_code == 201
     assert (await client.post(MIANZHOU, json=dispute(), headers=as_("community_head"))).status_code == 201
     before = await event_count(client)
     assert (await client.post(MIANZHOU, json=dispute(), headers=as_("auditor"))).status_code == 403
