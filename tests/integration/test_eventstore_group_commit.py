@@ -118,6 +118,21 @@ async def test_an_append_to_several_streams_is_written_whole(store):
     assert [e.position for e in await store.load("resident-wang")][-1] == appended[0].position
 
 
+@pytest.mark.parametrize("streams", [400, 12_000])
+async def test_an_append_of_thousands_of_new_streams_is_written_whole(store, streams):
+    """An import: more rows than one plain VALUES statement takes on SQLite (its limit on
+    parameters is 32,766 by default, 250,000 as Debian builds it)."""
+    appends = [StreamAppend(f"household-{n:06d}", 0, [registered(n), visit(1)]) for n in range(streams)]
+
+    appended = await store.append_all(appends, context())
+
+    assert len(appended) == 2 * streams
+    positions = [e.position for e in appended]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    last = await store.load(f"household-{streams - 1:06d}")
+    assert [(e.version, e.position) for e in last] == [(e.version, e.position) for e in appended[-2:]]
+
+
 async def test_an_append_to_several_streams_with_one_stale_writes_nothing(store):
     await store.append("resident-wang", 0, [registered()], context())
 
