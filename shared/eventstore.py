@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import is_sqlite, schema_change
 from shared.eventstore_sql import Row
 from shared.ids import uuid7
-from shared.eventstore_writers import DuplicateKey, GroupCommitWriter
+from shared.eventstore_writers import Alongside, DuplicateKey, GroupCommitWriter
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
 
@@ -188,11 +188,20 @@ class EventStore:
         return await self._appended(rows, positions, context, occurred_at)
 
     async def append_all(
-        self, appends: Sequence[StreamAppend], context: CommandContext, occurred_at: datetime | None = None
+        self,
+        appends: Sequence[StreamAppend],
+        context: CommandContext,
+        occurred_at: datetime | None = None,
+        *,
+        alongside: Alongside | None = None,
     ) -> list[Envelope]:
         """Appends to several streams in one transaction, all or none (one command that
         touches several aggregates, e.g. a merge). Raises ConcurrencyConflict naming the
-        first stream if any is stale; then nothing is written."""
+        first stream if any is stale; then nothing is written.
+
+        `alongside(conn)` writes the service's own rows that belong with these events (the
+        keys their sealed values need, an index of them) in the same transaction, after
+        the events: all of it commits or none. What it raises is raised here, nothing written."""
         appends = [append for append in appends if append.events]
         if not appends:
             return []
@@ -206,7 +215,7 @@ class EventStore:
         ]
         expected = {append.stream_id: append.expected_version for append in appends}
         try:
-            positions = await self._writers.insert_atomic(rows, expected)
+            positions = await self._writers.insert_atomic(rows, expected, alongside)
         except DuplicateKey as error:
             raise ConcurrencyConflict(appends[0].stream_id, appends[0].expected_version) from error
         return await self._appended(rows, positions, context, occurred_at)
