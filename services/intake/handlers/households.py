@@ -14,7 +14,15 @@ from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
-from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
+from services.intake.handlers.residents import (
+    index_entry,
+    load,
+    masked,
+    new_residents_keys,
+    opened,
+    person_resident_id,
+    sealed,
+)
 from shared.contracts.intake import AddressRecord, PersonRecord
 from shared.contracts.intake_care import REVISIT_STEP
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
@@ -57,7 +65,7 @@ async def register_household(
     duplicates = await registry.possible_duplicates(intake.store.engine, context.community_id, entries)
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
-    new_keys = None if keys_exist else intake.sealer.new_keys(resident_id for resident_id, _ in people)
+    new_keys = None if keys_exist else new_residents_keys(intake, people)
     [records] = await sealed_people(intake, [people], new_keys)
     revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
     appends = registration(household_id, command, records, digest, revisit_due_at)

@@ -18,7 +18,7 @@ from services.intake.handlers.households import (
     residents_written,
     sealed_people,
 )
-from services.intake.handlers.residents import index_entry
+from services.intake.handlers.residents import index_entry, new_residents_keys
 from shared.contracts.intake_imports import ImportedHousehold, ImportHouseholds
 from shared.contracts.intake_residents import SEALED_FIELDS
 from shared.contracts.intake_care import REVISIT_STEP
@@ -63,8 +63,7 @@ async def import_households(
     if differing:
         raise rules.HouseholdsDiffer(differing)
     people = [residents_of(household_id, item.household) for item, household_id, _ in new]
-    resident_ids = [resident_id for household in people for resident_id, _ in household]
-    new_keys = None if keys_exist else intake.sealer.new_keys(resident_ids)
+    new_keys = None if keys_exist else new_residents_keys(intake, [person for household in people for person in household])
     records = await sealed_people(intake, people, new_keys)
     revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
     appends = [

@@ -25,6 +25,13 @@ def person_resident_id(household_id: str, slot: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fivezero:household:{household_id}:person:{slot}"))
 
 
+def new_residents_keys(intake: Intake, people: list[tuple[str, Any]]) -> NewKeys:
+    """Keys for the new residents among (resident id, person) who have personal data to seal."""
+    return intake.sealer.new_keys(
+        resident_id for resident_id, person in people if any(getattr(person, field, None) for field in SEALED_FIELDS)
+    )
+
+
 async def sealed(
     intake: Intake, people: list[tuple[str, dict[str, Any]]], *, new_keys: NewKeys | None = None
 ) -> list[dict[str, Any]]:
