@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -296,7 +296,7 @@ class EventStore:
             async with self._autocommit.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
                 rows = await driver.fetch(_POSTGRES_READ_ALL, after.major, after.minor, limit)
-            return [StoredEvent(EntryId(row[0], row[1]), _postgres_envelope(row)) for row in rows]
+            return [StoredEvent(EntryId(row[0], row[1]), self._envelope(row, first=1)) for row in rows]
         async with self._autocommit.connect() as conn:
             result = await conn.execute(stmt)
             return [StoredEvent(self._entry_id(row), self._envelope(row)) for row in result]
@@ -307,23 +307,25 @@ class EventStore:
         return EntryId(row.tx, row.position)
 
     @staticmethod
-    def _envelope(row) -> Envelope:  # noqa: ANN001
-        occurred_at = row.occurred_at
+    def _envelope(row: Sequence[Any], first: int = 0) -> Envelope:
+        """An envelope from the values of `_envelope_columns`, in that order, from `row[first]` on."""
+        (position, event_id, type_, stream_id, version, community_id, occurred_at, actor,
+         correlation_id, causation_id, schema_version, data) = row[first : first + 12]
         if occurred_at.tzinfo is None:
             occurred_at = occurred_at.replace(tzinfo=UTC)
         return Envelope(
-            event_id=row.event_id,
-            type=row.type,
-            stream_id=row.stream_id,
-            version=row.version,
-            position=row.position,
-            community_id=row.community_id,
+            event_id=event_id,
+            type=type_,
+            stream_id=stream_id,
+            version=version,
+            position=position,
+            community_id=community_id,
             occurred_at=occurred_at,
-            actor=row.actor,
-            correlation_id=row.correlation_id,
-            causation_id=row.causation_id,
-            schema_version=row.schema_version,
-            data=row.data,
+            actor=actor,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            schema_version=schema_version,
+            data=data,
         )
 
 
@@ -349,26 +351,10 @@ def _rows(
     ]
 
 
+# `tx`, then the columns of `_envelope_columns` in their order.
 _POSTGRES_READ_ALL = (
     "SELECT tx, position, event_id, type, stream_id, version, community_id, occurred_at, actor,"
     " correlation_id, causation_id, schema_version, data FROM events"
     " WHERE (tx, position) > ($1, $2) AND tx < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
     " ORDER BY tx, position LIMIT $3"
 )
-
-
-def _postgres_envelope(row) -> Envelope:  # noqa: ANN001
-    return Envelope(
-        event_id=row[2],
-        type=row[3],
-        stream_id=row[4],
-        version=row[5],
-        position=row[1],
-        community_id=row[6],
-        occurred_at=row[7],
-        actor=row[8],
-        correlation_id=row[9],
-        causation_id=row[10],
-        schema_version=row[11],
-        data=row[12],
-    )
