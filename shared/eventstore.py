@@ -147,20 +147,7 @@ class EventStore:
         self.metadata = MetaData()
         self.table = events_table(self.metadata, self._sqlite)
         table = self.table
-        self._envelope_columns = [
-            table.c.position,
-            table.c.event_id,
-            table.c.type,
-            table.c.stream_id,
-            table.c.version,
-            table.c.community_id,
-            table.c.occurred_at,
-            table.c.actor,
-            table.c.correlation_id,
-            table.c.causation_id,
-            table.c.schema_version,
-            table.c.data,
-        ]
+        self._envelope_columns = [table.c[name] for name in _ENVELOPE_FIELDS]
         self._writers = GroupCommitWriter(engine, connections=writer_connections or (1 if self._sqlite else 4))
         self.after_append: list[AfterAppend] = []
 
@@ -309,24 +296,10 @@ class EventStore:
     @staticmethod
     def _envelope(row: Sequence[Any], first: int = 0) -> Envelope:
         """An envelope from the values of `_envelope_columns`, in that order, from `row[first]` on."""
-        (position, event_id, type_, stream_id, version, community_id, occurred_at, actor,
-         correlation_id, causation_id, schema_version, data) = row[first : first + 12]
-        if occurred_at.tzinfo is None:
-            occurred_at = occurred_at.replace(tzinfo=UTC)
-        return Envelope(
-            event_id=event_id,
-            type=type_,
-            stream_id=stream_id,
-            version=version,
-            position=position,
-            community_id=community_id,
-            occurred_at=occurred_at,
-            actor=actor,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            schema_version=schema_version,
-            data=data,
-        )
+        fields = dict(zip(_ENVELOPE_FIELDS, row[first : first + len(_ENVELOPE_FIELDS)], strict=True))
+        if fields["occurred_at"].tzinfo is None:
+            fields["occurred_at"] = fields["occurred_at"].replace(tzinfo=UTC)
+        return Envelope(**fields)
 
 
 def _rows(
@@ -351,10 +324,13 @@ def _rows(
     ]
 
 
-# `tx`, then the columns of `_envelope_columns` in their order.
+# An envelope's fields, each stored in the column of its name.
+_ENVELOPE_FIELDS = (
+    "position", "event_id", "type", "stream_id", "version", "community_id", "occurred_at", "actor",
+    "correlation_id", "causation_id", "schema_version", "data",
+)
 _POSTGRES_READ_ALL = (
-    "SELECT tx, position, event_id, type, stream_id, version, community_id, occurred_at, actor,"
-    " correlation_id, causation_id, schema_version, data FROM events"
+    f"SELECT tx, {', '.join(_ENVELOPE_FIELDS)} FROM events"
     " WHERE (tx, position) > ($1, $2) AND tx < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
     " ORDER BY tx, position LIMIT $3"
 )
