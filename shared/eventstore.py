@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import is_sqlite, schema_change
 from shared.eventstore_sql import Row
 from shared.ids import uuid7
-from shared.eventstore_writers import DuplicateKey, GroupCommitWriter
+from shared.eventstore_writers import Alongside, DuplicateKey, GroupCommitWriter
 from shared.events import CommandContext, DomainEvent, Envelope, utc_now
 
 
@@ -147,20 +147,7 @@ class EventStore:
         self.metadata = MetaData()
         self.table = events_table(self.metadata, self._sqlite)
         table = self.table
-        self._envelope_columns = [
-            table.c.position,
-            table.c.event_id,
-            table.c.type,
-            table.c.stream_id,
-            table.c.version,
-            table.c.community_id,
-            table.c.occurred_at,
-            table.c.actor,
-            table.c.correlation_id,
-            table.c.causation_id,
-            table.c.schema_version,
-            table.c.data,
-        ]
+        self._envelope_columns = [table.c[name] for name in _ENVELOPE_FIELDS]
         self._writers = GroupCommitWriter(engine, connections=writer_connections or (1 if self._sqlite else 4))
         self.after_append: list[AfterAppend] = []
 
@@ -188,11 +175,20 @@ class EventStore:
         return await self._appended(rows, positions, context, occurred_at)
 
     async def append_all(
-        self, appends: Sequence[StreamAppend], context: CommandContext, occurred_at: datetime | None = None
+        self,
+        appends: Sequence[StreamAppend],
+        context: CommandContext,
+        occurred_at: datetime | None = None,
+        *,
+        alongside: Alongside | None = None,
     ) -> list[Envelope]:
         """Appends to several streams in one transaction, all or none (one command that
         touches several aggregates, e.g. a merge). Raises ConcurrencyConflict naming the
-        first stream if any is stale; then nothing is written."""
+        first stream if any is stale; then nothing is written.
+
+        `alongside(conn)` writes the service's own rows that belong with these events (the
+        keys their sealed values need, an index of them) in the same transaction, after
+        the events: all of it commits or none. What it raises is raised here, nothing written."""
         appends = [append for append in appends if append.events]
         if not appends:
             return []
@@ -206,7 +202,7 @@ class EventStore:
         ]
         expected = {append.stream_id: append.expected_version for append in appends}
         try:
-            positions = await self._writers.insert_atomic(rows, expected)
+            positions = await self._writers.insert_atomic(rows, expected, alongside)
         except DuplicateKey as error:
             raise ConcurrencyConflict(appends[0].stream_id, appends[0].expected_version) from error
         return await self._appended(rows, positions, context, occurred_at)
@@ -287,7 +283,7 @@ class EventStore:
             async with self._autocommit.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
                 rows = await driver.fetch(_POSTGRES_READ_ALL, after.major, after.minor, limit)
-            return [StoredEvent(EntryId(row[0], row[1]), _postgres_envelope(row)) for row in rows]
+            return [StoredEvent(EntryId(row[0], row[1]), self._envelope(row, first=1)) for row in rows]
         async with self._autocommit.connect() as conn:
             result = await conn.execute(stmt)
             return [StoredEvent(self._entry_id(row), self._envelope(row)) for row in result]
@@ -298,24 +294,12 @@ class EventStore:
         return EntryId(row.tx, row.position)
 
     @staticmethod
-    def _envelope(row) -> Envelope:  # noqa: ANN001
-        occurred_at = row.occurred_at
-        if occurred_at.tzinfo is None:
-            occurred_at = occurred_at.replace(tzinfo=UTC)
-        return Envelope(
-            event_id=row.event_id,
-            type=row.type,
-            stream_id=row.stream_id,
-            version=row.version,
-            position=row.position,
-            community_id=row.community_id,
-            occurred_at=occurred_at,
-            actor=row.actor,
-            correlation_id=row.correlation_id,
-            causation_id=row.causation_id,
-            schema_version=row.schema_version,
-            data=row.data,
-        )
+    def _envelope(row: Sequence[Any], first: int = 0) -> Envelope:
+        """An envelope from the values of `_envelope_columns`, in that order, from `row[first]` on."""
+        fields = dict(zip(_ENVELOPE_FIELDS, row[first : first + len(_ENVELOPE_FIELDS)], strict=True))
+        if fields["occurred_at"].tzinfo is None:
+            fields["occurred_at"] = fields["occurred_at"].replace(tzinfo=UTC)
+        return Envelope(**fields)
 
 
 def _rows(
@@ -340,26 +324,13 @@ def _rows(
     ]
 
 
+# An envelope's fields, each stored in the column of its name.
+_ENVELOPE_FIELDS = (
+    "position", "event_id", "type", "stream_id", "version", "community_id", "occurred_at", "actor",
+    "correlation_id", "causation_id", "schema_version", "data",
+)
 _POSTGRES_READ_ALL = (
-    "SELECT tx, position, event_id, type, stream_id, version, community_id, occurred_at, actor,"
-    " correlation_id, causation_id, schema_version, data FROM events"
+    f"SELECT tx, {', '.join(_ENVELOPE_FIELDS)} FROM events"
     " WHERE (tx, position) > ($1, $2) AND tx < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
     " ORDER BY tx, position LIMIT $3"
 )
-
-
-def _postgres_envelope(row) -> Envelope:  # noqa: ANN001
-    return Envelope(
-        event_id=row[2],
-        type=row[3],
-        stream_id=row[4],
-        version=row[5],
-        position=row[1],
-        community_id=row[6],
-        occurred_at=row[7],
-        actor=row[8],
-        correlation_id=row[9],
-        causation_id=row[10],
-        schema_version=row[11],
-        data=row[12],
-    )

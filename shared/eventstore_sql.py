@@ -28,6 +28,9 @@ _POSTGRES_TYPES = (
     "uuid", "varchar", "int", "varchar", "varchar", "timestamptz", "varchar", "varchar", "varchar", "int", "json"
 )
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+# The most rows a plain VALUES statement takes on SQLite: 11 parameters a row, and SQLite
+# allows 32,766 parameters a statement. Bigger batches go as one JSON parameter.
+_SQLITE_VALUES_ROWS = 1000
 # msgspec: about a tenth of json.dumps's time for an event's data, and the append path
 # encodes every event.
 _encode_json = msgspec.json.Encoder().encode
@@ -102,7 +105,7 @@ class AppendStatements:
 
     def batch(self, rows: Sequence[Row], expected: dict[str, int]) -> tuple[str, list[Any]]:
         """Many commands in one statement of fixed text, each with its own version guard."""
-        if self._sqlite and not any(expected.values()):
+        if self._sqlite and len(rows) <= _SQLITE_VALUES_ROWS and not any(expected.values()):
             # Only new streams: the unique key guards them, and SQLite takes a plain
             # multi-row VALUES faster than it unpacks JSON.
             return self._single_text(len(rows), guarded=False), self._values(rows)

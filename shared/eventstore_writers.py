@@ -20,7 +20,7 @@ events/s on PostgreSQL).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,10 @@ class DuplicateKey(Exception):
 Positions = dict[tuple[str, int], int]
 """Position of each written event by (stream_id, version)."""
 
+Alongside = Callable[[AsyncConnection], Awaitable[None]]
+"""Writes to the service's other tables in an append's transaction: it is given the
+connection (SQLAlchemy, in autocommit mode, inside the transaction the writer began)."""
+
 
 @dataclass
 class _Command:
@@ -48,6 +52,8 @@ class _Command:
     """The version each stream written must be at before the command."""
     atomic: bool = False
     """Several streams, all or none: written alone, in a transaction of its own."""
+    alongside: Alongside | None = None
+    """An atomic command's other writes, in its transaction after its events."""
     done: asyncio.Future[Positions] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -100,10 +106,14 @@ class GroupCommitWriter:
             raise DuplicateKey(f"{rows[0][1]} is not at version {rows[0][2] - 1}")
         return inserted
 
-    async def insert_atomic(self, rows: Sequence[Row], expected: dict[str, int]) -> Positions:
+    async def insert_atomic(
+        self, rows: Sequence[Row], expected: dict[str, int], alongside: Alongside | None = None
+    ) -> Positions:
         """Inserts rows of several streams, all or none: each stream must be at its
-        expected version; raises DuplicateKey otherwise, having written nothing."""
-        return await self._submit(_Command(rows, expected, atomic=True))
+        expected version; raises DuplicateKey otherwise, having written nothing. `alongside`
+        runs in the same transaction once the rows are in; what it raises rolls all back
+        and reaches the caller."""
+        return await self._submit(_Command(rows, expected, atomic=True, alongside=alongside))
 
     async def _submit(self, command: _Command) -> Positions:
         self._queue.append(command)
@@ -148,7 +158,7 @@ class GroupCommitWriter:
                     _fail(batch, error)
                     continue
                 try:
-                    await self._write(driver, batch)
+                    await self._write(connection, driver, batch)
                 except Exception as error:
                     # A broken connection (a refused command does not raise): drop it, fail the batch.
                     await self._discard(connection)
@@ -182,9 +192,9 @@ class GroupCommitWriter:
         self._queue = waiting
         return batch
 
-    async def _write(self, driver: Any, batch: list[_Command]) -> None:
+    async def _write(self, connection: AsyncConnection, driver: Any, batch: list[_Command]) -> None:
         if batch[0].atomic:
-            await self._write_atomic(driver, batch[0])
+            await self._write_atomic(connection, driver, batch[0])
             return
         try:
             inserted = await self._execute(driver, batch)
@@ -193,45 +203,55 @@ class GroupCommitWriter:
                 raise
             if len(batch) > 1:
                 for command in batch:
-                    await self._write(driver, [command])
+                    await self._write(connection, driver, [command])
                 return
             _fail(batch, DuplicateKey(str(error)))
             return
         for command in batch:
             _settle(command, inserted)
 
-    async def _write_atomic(self, driver: Any, command: _Command) -> None:
-        refused: DuplicateKey | None = None
+    async def _write_atomic(self, connection: AsyncConnection, driver: Any, command: _Command) -> None:
+        """One command's rows in a transaction of its own, with its `alongside` writes;
+        refused (nothing written) by a stale version guard or a unique key, or failed by
+        what `alongside` raises."""
+        outcome: Positions | Exception
         if self._sqlite:
             await driver.execute("BEGIN IMMEDIATE")
             try:
-                inserted = await self._execute(driver, [command])
-            except Exception as error:
+                outcome = await self._atomic_body(connection, driver, command)
+            except BaseException:
                 await driver.execute("ROLLBACK")
-                if not _is_integrity_error(error):
-                    raise
-                refused = DuplicateKey(str(error))
-            else:
-                if len(inserted) == len(command.rows):
-                    await driver.execute("COMMIT")
-                else:
-                    await driver.execute("ROLLBACK")
+                raise
+            await driver.execute("COMMIT" if isinstance(outcome, dict) else "ROLLBACK")
         else:
             try:
                 async with driver.transaction():
-                    inserted = await self._execute(driver, [command])
-                    if len(inserted) < len(command.rows):
+                    outcome = await self._atomic_body(connection, driver, command)
+                    if not isinstance(outcome, dict):
                         raise _Refused
             except _Refused:
                 pass
-            except Exception as error:
-                if not _is_integrity_error(error):
-                    raise
-                refused = DuplicateKey(str(error))
-        if refused is not None:
-            _fail([command], refused)
+        if isinstance(outcome, dict):
+            _settle(command, outcome)
         else:
-            _settle(command, inserted)
+            _fail([command], outcome)
+
+    async def _atomic_body(self, connection: AsyncConnection, driver: Any, command: _Command) -> Positions | Exception:
+        """The positions written, or the error that refuses the command (to roll back)."""
+        try:
+            inserted = await self._execute(driver, [command])
+        except Exception as error:
+            if not _is_integrity_error(error):
+                raise
+            return DuplicateKey(str(error))
+        if len(inserted) < len(command.rows):
+            return DuplicateKey("a stream is not at the version the command expected")
+        if command.alongside is not None:
+            try:
+                await command.alongside(connection)
+            except Exception as error:  # noqa: BLE001 - the caller's own error, handed back to it
+                return error
+        return inserted
 
     async def _execute(self, driver: Any, batch: list[_Command]) -> Positions:
         rows = [row for command in batch for row in command.rows]

@@ -18,6 +18,7 @@ written; their middle dot is dropped, like any separator.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ SURNAME_READINGS: dict[str, tuple[str, ...]] = {
 _LONGEST_SURNAME = max(map(len, SURNAME_READINGS))
 
 
+@functools.lru_cache(maxsize=50_000)  # names repeat (王秀英, a compound's name) and pypinyin is slow
 def search_keys(name: str) -> str:
     """The text to store beside a name so that `LIKE '%<normalise_query(q)>%'` finds it."""
     tokens = _tokens(_fold(name))

@@ -76,6 +76,37 @@ class KeyUnopenable(Exception):
         self.subject_id = subject_id
 
 
+class KeysTaken(Exception):
+    """Keys made for new subjects were not stored: some of those subjects have keys already."""
+
+    def __init__(self, subject_ids: Sequence[str]):
+        super().__init__(f"subjects already have keys: {', '.join(subject_ids)}")
+        self.subject_ids = list(subject_ids)
+
+
+class NewKeys:
+    """Keys of new subjects made by `Sealer.new_keys`, waiting to be stored."""
+
+    def __init__(self, sealer: Sealer, keys: dict[str, AESGCM], rows: list[dict]):
+        self.keys = keys
+        self._sealer = sealer
+        self._rows = rows
+
+    async def store(self, conn: AsyncConnection) -> None:
+        """Writes the keys in `conn`'s transaction; KeysTaken (roll it back) if any subject
+        already had a key, since what was sealed under ours would not open."""
+        for start in range(0, len(self._rows), _LOOKUP_BATCH):
+            chunk = self._rows[start : start + _LOOKUP_BATCH]
+            written = set(await insert_new(conn, subject_keys, chunk, key="subject_id"))
+            if taken := [row["subject_id"] for row in chunk if row["subject_id"] not in written]:
+                raise KeysTaken(taken)
+
+    def adopt(self) -> None:
+        """Caches the keys, once the transaction that stored them has committed."""
+        for subject_id, key in self.keys.items():
+            self._sealer._cache.put(subject_id, key)
+
+
 class Sealer:
     """Seals, opens and erases one service's personal data. Build it in `create_api` /
     `create_worker` and share it: it caches unwrapped keys for `cache_ttl_s`, which is also
@@ -107,17 +138,31 @@ class Sealer:
         [sealed] = await self.seal_many([(subject_id, field, plaintext)])
         return sealed
 
-    async def seal_many(self, items: Sequence[tuple[str, str, str]], *, new_subjects: bool = False) -> list[str]:
+    def new_keys(self, subject_ids: Iterable[str]) -> NewKeys:
+        """Keys for subjects being created now, not stored yet: seal with `seal_new`, store
+        them with `NewKeys.store` in the transaction that writes what they seal, and
+        `NewKeys.adopt` them once it has committed. Nothing sealed is left without its key,
+        and no key without what it seals."""
+        subject_ids = sorted(set(subject_ids))  # sorted: concurrent writers lock rows in one order
+        for subject_id in subject_ids:
+            _check_subject(subject_id)
+        data_keys = {subject_id: AESGCM.generate_key(bit_length=256) for subject_id in subject_ids}
+        now = utc_now()
+        rows = [{"subject_id": s, "wrapped_key": self._wrap(s, data_keys[s]), "created_at": now} for s in subject_ids]
+        return NewKeys(self, {subject_id: AESGCM(key) for subject_id, key in data_keys.items()}, rows)
+
+    def seal_new(self, items: Sequence[tuple[str, str, str]], keys: NewKeys) -> list[str]:
+        """(subject id, field, plaintext) triples of the subjects of `keys`, sealed in order."""
+        return [self._seal(keys.keys[subject_id], subject_id, field, plaintext) for subject_id, field, plaintext in items]
+
+    async def seal_many(self, items: Sequence[tuple[str, str, str]]) -> list[str]:
         """(subject id, field, plaintext) triples sealed in order: one key lookup for all
-        their subjects, and one write for the keys of those new. `new_subjects` skips the
-        lookup for subjects just created (a key found there anyway is still the one used)."""
+        their subjects, and one write for the keys of any without one (in a transaction of
+        its own; `new_keys` is for subjects being created)."""
         subjects = {subject_id for subject_id, _field, _plaintext in items}
         for subject_id in subjects:
             _check_subject(subject_id)
-        if new_subjects:
-            keys, _missing = self._cache.get_many(subjects)
-        else:
-            keys = await self._keys(subjects)
+        keys = await self._keys(subjects)
         if missing := sorted(subjects - set(keys)):  # sorted: concurrent writers lock rows in one order
             keys.update(await self._create_keys(missing))
         sealed = []
@@ -125,10 +170,14 @@ class Sealer:
             key = keys[subject_id]
             if key is None:
                 raise SubjectErased(subject_id)
-            nonce = os.urandom(_NONCE_BYTES)
-            blob = key.encrypt(nonce, plaintext.encode(), _associated_data(subject_id, field))
-            sealed.append(f"{VERSION}.{subject_id}.{_encode(nonce + blob)}")
+            sealed.append(self._seal(key, subject_id, field, plaintext))
         return sealed
+
+    @staticmethod
+    def _seal(key: AESGCM, subject_id: str, field: str, plaintext: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        blob = key.encrypt(nonce, plaintext.encode(), _associated_data(subject_id, field))
+        return f"{VERSION}.{subject_id}.{_encode(nonce + blob)}"
 
     async def unseal(self, sealed: str, field: str) -> str | None:
         """The plaintext, or None once its subject is erased; BrokenSeal if it is not genuine."""

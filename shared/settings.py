@@ -34,7 +34,8 @@ class ServiceSettings(BaseSettings):
     sealed value becomes unreadable."""
 
     demo: bool = Field(False, validation_alias="FIVEZERO_DEMO")
-    """Seed the demo district on first start. Never on in production."""
+    """Seed the demo district: the gateway its organisation tree and users on first start,
+    intake 绵州社区's information network as it starts (written once). Never on in production."""
 
     host: str = Field("127.0.0.1", validation_alias="FIVEZERO_HOST")
     """Interface the HTTP API listens on."""

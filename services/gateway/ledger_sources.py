@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -21,10 +22,10 @@ from services.gateway.ledgers.layouts import HOUSEHOLD_SURVEY, LAYOUTS, Layout
 from services.gateway.personal_data import PERSON_FIELDS
 from services.gateway.views.households import households
 from services.gateway.views.label_ledgers import LABEL_LEDGERS, SEALED_COLUMNS, label_ledger_rows
-from shared.deadlines import SystemClock, china_date
 
 Record = dict[str, Any]
-Reader = Callable[[AsyncEngine, str], Awaitable[list[Record]]]
+Reader = Callable[[AsyncEngine, str, date], Awaitable[list[Record]]]
+"""(engine, community id, today in China) → the ledger's records."""
 
 
 def _one_person(record: Record) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def _with_people(household: Record, people: list[dict[str, Any]]) -> Record:
     return {**household, "head": people[0], "members": people[1:]}
 
 
-async def read_households(engine: AsyncEngine, community_id: str) -> list[Record]:
+async def read_households(engine: AsyncEngine, community_id: str, today: date) -> list[Record]:
     """The community's households by address, as a worker walks the compounds."""
     query = select(households.c.document).where(households.c.community_id == community_id)
     async with engine.connect() as conn:
@@ -92,8 +93,8 @@ def _natural(text: str) -> tuple:
 
 
 def _label_ledger(label: str) -> Ledger:
-    async def read(engine: AsyncEngine, community_id: str) -> list[Record]:
-        return await label_ledger_rows(engine, community_id, label, china_date(SystemClock()))
+    async def read(engine: AsyncEngine, community_id: str, today: date) -> list[Record]:
+        return await label_ledger_rows(engine, community_id, label, today)
 
     return Ledger(LAYOUTS[label], read, sealed=SEALED_COLUMNS)
 

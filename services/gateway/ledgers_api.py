@@ -20,13 +20,14 @@ from litestar import Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, Parameter
 
+from services.gateway.settings import GatewaySettings
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.ledger_sources import LEDGERS, Ledger, Record
 from services.gateway.ledgers.xlsx import write_ledger
 from services.gateway.org import recent_org_chart
 from services.gateway.personal_data import PersonalData
 from services.gateway.scope import check_collection
-from shared.deadlines import SystemClock, china_date
+from shared.deadlines import china_date, clock_from_settings
 from shared.identity import REENTRY_DUTY
 from shared.problems import ProblemError
 
@@ -47,6 +48,7 @@ async def get_ledger(
     identity: Caller,
     gateway_engine: GatewayEngine,
     personal_data: NamedDependency[PersonalData],
+    settings: NamedDependency[GatewaySettings],
     format: Literal["json", "xlsx"] = Parameter(default="json", description="json (rows) or xlsx (the form)"),  # noqa: A002
 ) -> Response[Any]:
     """Ledgers: `household_survey` (社情民意统计表), `hardship` (困难群众), `unemployed` (下岗失业人员),
@@ -54,11 +56,11 @@ async def get_ledger(
     only with the reentry duty). Ledgers 2–6 list the residents whose label is active today."""
     await check_collection(gateway_engine, identity, community_id)
     source = _ledger(ledger, identity)
-    records = await source.read(gateway_engine, community_id)
+    as_of = china_date(clock_from_settings(settings))
+    records = await source.read(gateway_engine, community_id, as_of)
     resource = f"/api/v1/communities/{community_id}/ledgers/{ledger}" + ("?format=xlsx" if format == "xlsx" else "")
     records = await _shown(source, personal_data, identity, community_id, records, resource, whole=format == "xlsx")
     community = (await recent_org_chart(gateway_engine)).community(community_id)
-    as_of = china_date(SystemClock())
     if format == "xlsx":
         content = write_ledger(source.layout, records, community.name if community else community_id, as_of)
         filename = f"{source.layout.title}-{community.name if community else community_id}-{as_of}.xlsx"

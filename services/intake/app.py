@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from services.intake.api import routes
 from services.intake.settings import IntakeSettings
 from services.intake.handlers import Intake
 from services.intake.registry import registry_metadata
+from services.intake.seed import seed_demo_network
 from shared.db import create_engine, create_tables, ensure_schema
 from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_settings
 from shared.eventstore import EventStore
@@ -25,6 +27,8 @@ from shared.relay import Relay, RelayPinger
 from shared.sealing import Sealer, key_encryption_key
 from shared.streams import appended_channel, events_stream
 from shared.worker import run_worker
+
+log = logging.getLogger(__name__)
 
 
 async def open_store(settings: IntakeSettings) -> EventStore:
@@ -50,6 +54,10 @@ def create_api(settings: IntakeSettings) -> Litestar:
         await create_tables(store.engine, registry_metadata)
         ready["intake"] = Intake(store, sealer, key_encryption_key(settings.secret, "intake-id-digests"), clock, policy)
         try:
+            # Here, not in deploy/run.py: intake's own data, written before its API answers, by
+            # every way of starting it in demo mode (`make run`, the e2e platform, `api`/`all`).
+            if settings.demo and (written := await seed_demo_network(store, sealer)):
+                log.info("seeded the demo information network (%d events)", written)
             yield
         finally:
             await store.close()

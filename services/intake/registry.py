@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Index, MetaData, String, Table, delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import upsert_many, write_transaction
 
@@ -99,6 +99,13 @@ def _match(entry: Entry, row: Any) -> PossibleDuplicate:
 
 async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -> None:
     """One statement for all `entries` (an import records thousands of residents at once)."""
+    if entries:
+        async with write_transaction(engine) as conn:
+            await record_in(conn, community_id, entries)
+
+
+async def record_in(conn: AsyncConnection, community_id: str, entries: list[Entry]) -> None:
+    """`record` inside the caller's transaction (the one appending the residents' events)."""
     if not entries:
         return
     rows = [
@@ -111,10 +118,9 @@ async def record(engine: AsyncEngine, community_id: str, entries: list[Entry]) -
         }
         for entry in entries
     ]
-    async with write_transaction(engine) as conn:
-        await upsert_many(
-            conn, residents_index, rows, key=("resident_id",), update=("community_id", "name", "birth_month", "id_digest")
-        )
+    await upsert_many(
+        conn, residents_index, rows, key=("resident_id",), update=("community_id", "name", "birth_month", "id_digest")
+    )
 
 
 async def forget(engine: AsyncEngine, resident_ids: list[str]) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import pytest
 import redis as sync_redis
 
 from deploy.run import Platform, PlatformError, start_platform
+from services.intake.seed import demo_network
 from shared.identity import IDENTITY_HEADER, service_identity, sign_identity
 from shared.problems import PROBLEM_MEDIA_TYPE
 from tests.support.services import create_database, drop_database, free_port
@@ -46,6 +48,8 @@ class RunningPlatform:
     intake: httpx.Client
     mediation: httpx.Client
     log_path: Path
+    network_at_start: dict[str, int] = field(default_factory=dict)
+    """绵州社区's information network as the gateway showed it once the demo seed had arrived."""
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def login(self, username: str) -> dict[str, str]:
@@ -66,9 +70,24 @@ class RunningPlatform:
         return {IDENTITY_HEADER: sign_identity(service_identity("gateway"), self.secret)}
 
     def intake_event_count(self) -> int:
-        answer = self.intake.get("/events", params={"after": "0-0", "limit": 1000}, headers=self.as_service())
+        """Every event in intake's store, page by page (one page stops at 1,000)."""
+        count, after = 0, "0-0"
+        while True:
+            answer = self.intake.get("/events", params={"after": after, "limit": 1000}, headers=self.as_service())
+            assert answer.status_code == 200, answer.text
+            page = answer.json()
+            if not page["events"]:
+                return count
+            count, after = count + len(page["events"]), page["next"]
+
+    def network_totals(self, community: str = "c-mianzhou") -> dict[str, int]:
+        """`{"teams": …, "officers": …}` of a community's information network in the gateway's view."""
+        answer = self.gateway.get(
+            f"/api/v1/communities/{community}/info-officer-teams", params={"limit": 1},
+            headers=self.login("district_admin"),
+        )
         assert answer.status_code == 200, answer.text
-        return len(answer.json()["events"])
+        return answer.json()["totals"]
 
     def household_count(self, community: str) -> int:
         """Households in the gateway's read model, counted page by page as the district admin."""
@@ -152,7 +171,24 @@ def launch(workdir: Path, redis_url: str, databases: dict[str, str]) -> RunningP
     gateway = httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", timeout=20, trust_env=False)
     intake = httpx.Client(base_url=f"http://127.0.0.1:{intake_port}", timeout=20, trust_env=False)
     mediation = httpx.Client(base_url=f"http://127.0.0.1:{mediation_port}", timeout=20, trust_env=False)
-    return RunningPlatform(platform, secret, gateway, intake, mediation, log_path)
+    running = RunningPlatform(platform, secret, gateway, intake, mediation, log_path)
+    running.network_at_start = _wait_for_the_demo_network(running)
+    return running
+
+
+def _wait_for_the_demo_network(running: RunningPlatform, timeout: float = 30.0) -> dict[str, int]:
+    """The network once the gateway shows all the demo seed wrote: a test counting teams
+    before and after its own must not count the seed's arriving in between."""
+    teams = demo_network()
+    seeded = {"teams": len(teams), "officers": sum(len(team.officers) for team in teams)}
+    give_up = time.monotonic() + timeout
+    while (shown := running.network_totals()) != seeded:
+        if time.monotonic() > give_up:
+            running.close()
+            pytest.fail(f"the demo network never reached the gateway's view: {shown}, not {seeded}\n"
+                        f"{_last_lines_of_each(running.log_path)}", pytrace=False)
+        time.sleep(0.1)
+    return shown
 
 
 def _last_lines_of_each(log_path: Path, count: int = 25) -> str:

@@ -5,6 +5,7 @@ import asyncio
 
 import asyncpg
 import pytest
+from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from shared.eventstore import ConcurrencyConflict, StreamAppend
 from tests.support.kernel import close_store, context, open_store, read_everything, registered, until_visible, visit
@@ -118,6 +119,21 @@ async def test_an_append_to_several_streams_is_written_whole(store):
     assert [e.position for e in await store.load("resident-wang")][-1] == appended[0].position
 
 
+@pytest.mark.parametrize("streams", [400, 12_000])
+async def test_an_append_of_thousands_of_new_streams_is_written_whole(store, streams):
+    """An import: more rows than one plain VALUES statement takes on SQLite (its limit on
+    parameters is 32,766 by default, 250,000 as Debian builds it)."""
+    appends = [StreamAppend(f"household-{n:06d}", 0, [registered(n), visit(1)]) for n in range(streams)]
+
+    appended = await store.append_all(appends, context())
+
+    assert len(appended) == 2 * streams
+    positions = [e.position for e in appended]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    last = await store.load(f"household-{streams - 1:06d}")
+    assert [(e.version, e.position) for e in last] == [(e.version, e.position) for e in appended[-2:]]
+
+
 async def test_an_append_to_several_streams_with_one_stale_writes_nothing(store):
     await store.append("resident-wang", 0, [registered()], context())
 
@@ -172,3 +188,65 @@ async def test_append_all_refuses_a_stream_named_twice(store):
             [StreamAppend("resident-wang", 0, [registered()]), StreamAppend("resident-wang", 1, [visit(1)])],
             context(),
         )
+
+
+side_metadata = MetaData()
+side_rows = Table("side_rows", side_metadata, Column("id", String(50), primary_key=True), Column("note", String(50)))
+
+
+async def side_table(store) -> None:
+    async with store.engine.begin() as conn:
+        await conn.run_sync(side_metadata.create_all)
+
+
+async def side_ids(store) -> list[str]:
+    async with store.engine.connect() as conn:
+        return sorted((await conn.execute(select(side_rows.c.id))).scalars())
+
+
+async def test_rows_written_alongside_an_append_commit_with_it(store):
+    await side_table(store)
+
+    async def alongside(conn) -> None:
+        await conn.execute(insert(side_rows), [{"id": "key-wang", "note": "a"}, {"id": "index-wang", "note": "b"}])
+
+    appended = await store.append_all([StreamAppend("resident-wang", 0, [registered()])], context(), alongside=alongside)
+
+    assert [e.version for e in appended] == [1]
+    assert await side_ids(store) == ["index-wang", "key-wang"]
+    # The writer's connection is still good for the next command.
+    assert len(await store.append("resident-li", 0, [registered(1)], context())) == 1
+
+
+async def test_an_append_whose_alongside_writes_fail_writes_nothing(store):
+    await side_table(store)
+
+    async def alongside(conn) -> None:
+        await conn.execute(insert(side_rows), [{"id": "key-wang", "note": "a"}])
+        raise RuntimeError("the keys could not be stored")
+
+    with pytest.raises(RuntimeError, match="keys could not be stored"):
+        await store.append_all(
+            [StreamAppend("resident-wang", 0, [registered()]), StreamAppend("household-wang", 0, [visit(1)])],
+            context(),
+            alongside=alongside,
+        )
+
+    assert await store.load("resident-wang") == [] and await store.load("household-wang") == []
+    assert await side_ids(store) == []
+    assert len(await store.append("resident-wang", 0, [registered()], context())) == 1
+
+
+async def test_a_stale_append_does_not_run_its_alongside_writes(store):
+    await side_table(store)
+    await store.append("resident-wang", 0, [registered()], context())
+    ran = []
+
+    async def alongside(conn) -> None:
+        ran.append(True)
+        await conn.execute(insert(side_rows), [{"id": "key-wang", "note": "a"}])
+
+    with pytest.raises(ConcurrencyConflict):
+        await store.append_all([StreamAppend("resident-wang", 0, [visit(1)])], context(), alongside=alongside)
+
+    assert ran == [] and await side_ids(store) == []

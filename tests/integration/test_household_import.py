@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from services.intake.domain.imports import HouseholdsDiffer
 from services.intake.handlers import Intake
-from services.intake.handlers.households import change_household, residents_of
+from services.intake.handlers.households import change_household, register_household, residents_of
 from services.intake.handlers.imports import import_households, imported_household_id
 from services.intake.registry import registry_metadata, residents_index
 from shared.contracts.intake_imports import ImportHouseholds
@@ -19,7 +19,7 @@ from shared.contracts.intake_residents import ResidentRecord, ResidentRegistered
 from shared.db import create_engine, create_tables
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, EventStore
-from shared.sealing import Sealer
+from shared.sealing import Sealer, subject_keys
 from tests.support.kernel import SECRET
 
 COMMUNITY = "c-mianzhou"
@@ -152,3 +152,55 @@ async def test_a_failure_half_way_through_the_transaction_writes_none_of_the_hou
             select(func.count()).select_from(intake.store.table).where(intake.store.table.c.stream_id.like("household-%"))
         )
     assert households == 0
+
+
+async def stored_key_subjects(intake: Intake) -> list[str]:
+    async with intake.store.engine.connect() as conn:
+        return sorted((await conn.execute(select(subject_keys.c.subject_id))).scalars())
+
+
+async def test_a_registration_stores_its_residents_keys_and_index_entries_with_its_events(intake):
+    household_id = "9d1f4d1e-0000-4000-8000-000000000001"
+
+    await register_household(intake, household_id, RegisterHousehold.model_validate(wang_xiuying()), context(), fresh=True)
+
+    [(head_id, _head), (_son_id, _son)] = residents_of(household_id, RegisterHousehold.model_validate(wang_xiuying()))
+    assert await stored_key_subjects(intake) == [head_id]  # the son has nothing sealed, so no key
+    assert await indexed_names(intake) == ["李明", "王秀英"]
+
+
+async def test_a_registration_refused_as_stale_leaves_no_keys_and_no_index_entries(intake, monkeypatch):
+    household_id = "9d1f4d1e-0000-4000-8000-000000000002"
+    command = RegisterHousehold.model_validate(wang_xiuying())
+    append_all = intake.store.append_all
+    attempts = []
+
+    async def refused_once(appends, context, occurred_at=None, *, alongside=None):
+        attempts.append(len(appends))
+        if len(attempts) == 1:
+            raise ConcurrencyConflict(appends[0].stream_id, 0)
+        return await append_all(appends, context, occurred_at, alongside=alongside)
+
+    monkeypatch.setattr(intake.store, "append_all", refused_once)
+
+    await register_household(intake, household_id, command, context(), fresh=True)
+
+    assert len(attempts) == 2
+    assert len(await stored_key_subjects(intake)) == 1  # the head's from the second attempt only
+    head = (await intake.store.load(resident_stream(residents_of(household_id, command)[0][0])))[0]
+    assert await intake.sealer.unseal(head.data["person"]["phone"], "phone") == "13812345678"
+
+
+async def test_a_registration_whose_residents_already_have_keys_seals_under_those(intake):
+    """Keys left by an earlier attempt that stored nothing else (before keys went in the
+    events' transaction): the registration uses them instead of failing."""
+    household_id = "9d1f4d1e-0000-4000-8000-000000000003"
+    command = RegisterHousehold.model_validate(wang_xiuying())
+    head_id = residents_of(household_id, command)[0][0]
+    await intake.sealer.seal_many([(head_id, "phone", "13900000000")])
+
+    await register_household(intake, household_id, command, context())
+
+    head = (await intake.store.load(resident_stream(head_id)))[0]
+    assert await intake.sealer.unseal(head.data["person"]["phone"], "phone") == "13812345678"
+    assert await stored_key_subjects(intake) == [head_id]  # the son has nothing sealed, so no key

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import MetaData, event, select, update
 
 from shared.db import create_engine, write_transaction
-from shared.sealing import BrokenSeal, KeyUnopenable, Sealer, SubjectErased, subject_keys
+from shared.sealing import BrokenSeal, KeysTaken, KeyUnopenable, Sealer, SubjectErased, subject_keys
 from tests.support.kernel import SECRET, ResidentRegistered, close_store, context, open_store
 
 WANG = "resident-wang-xiuying"
@@ -287,14 +287,12 @@ async def test_two_first_seals_racing_for_a_new_resident_make_one_key_and_both_o
 
 
 async def test_two_writers_sealing_a_new_household_at_once_agree_on_each_residents_key(engine, data_keys):
-    """`new_subjects` skips the lookup: both writers make keys, one set is stored, and the
-    loser seals with the winner's keys, so every value opens."""
+    """Both writers find no keys and make some; one set is stored, and the loser seals with
+    the winner's keys, so every value opens."""
     first, second = await a_sealer(engine), await a_sealer(engine)
     household = [(WANG, "phone", WANG_PHONE), (LI, "id_number", LI_ID_NUMBER)]
 
-    sealed = await asyncio.gather(
-        first.seal_many(household, new_subjects=True), second.seal_many(household, new_subjects=True)
-    )
+    sealed = await asyncio.gather(first.seal_many(household), second.seal_many(household))
 
     assert sorted(await stored_keys(engine)) == sorted([WANG, LI])
     fields = [(value, field) for values in sealed for value, (_s, field, _p) in zip(values, household, strict=True)]
@@ -330,3 +328,45 @@ async def test_the_least_recently_used_key_leaves_a_full_cache(engine, sealer):
     assert len(lookups) == 2
     await reader.unseal(wangs, "phone")
     assert len(lookups) == 3
+
+
+async def test_keys_made_for_new_subjects_are_stored_with_what_they_seal(engine, sealer):
+    keys = sealer.new_keys([WANG, LI])
+    [phone, id_number] = sealer.seal_new([(WANG, "phone", WANG_PHONE), (LI, "id_number", LI_ID_NUMBER)], keys)
+    async with write_transaction(engine) as conn:
+        await keys.store(conn)
+    keys.adopt()
+
+    assert await sealer.unseal(phone, "phone") == WANG_PHONE
+    # Another process, with nothing cached, opens them from the stored keys.
+    other = await a_sealer(engine)
+    assert await other.unseal(id_number, "id_number") == LI_ID_NUMBER
+
+
+async def test_new_keys_rolled_back_with_their_transaction_leave_nothing_behind(engine, sealer):
+    keys = sealer.new_keys([WANG])
+    sealer.seal_new([(WANG, "phone", WANG_PHONE)], keys)
+    with pytest.raises(RuntimeError):
+        async with write_transaction(engine) as conn:
+            await keys.store(conn)
+            raise RuntimeError("the events were refused")
+
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(subject_keys.c.subject_id))).all() == []
+    # The subject gets a key later as usual.
+    [phone] = await sealer.seal_many([(WANG, "phone", WANG_PHONE)])
+    assert await sealer.unseal(phone, "phone") == WANG_PHONE
+
+
+async def test_new_keys_for_a_subject_who_has_one_are_refused_whole(engine, sealer):
+    [earlier] = await sealer.seal_many([(WANG, "phone", WANG_PHONE)])
+    keys = sealer.new_keys([LI, WANG])
+
+    with pytest.raises(KeysTaken) as refused:
+        async with write_transaction(engine) as conn:
+            await keys.store(conn)
+
+    assert refused.value.subject_ids == [WANG]
+    async with engine.connect() as conn:
+        assert [row.subject_id for row in await conn.execute(select(subject_keys.c.subject_id))] == [WANG]
+    assert await (await a_sealer(engine)).unseal(earlier, "phone") == WANG_PHONE

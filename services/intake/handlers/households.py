@@ -14,12 +14,23 @@ from services.intake.domain import households as domain
 from services.intake.domain import residents
 from services.intake.events import household_stream
 from services.intake.handlers import Intake, VersionMismatch
-from services.intake.handlers.residents import index_entry, load, masked, opened, person_resident_id, sealed
+from services.intake.handlers.residents import (
+    index_entry,
+    load,
+    masked,
+    new_residents_keys,
+    opened,
+    person_resident_id,
+    sealed,
+)
 from shared.contracts.intake import AddressRecord, PersonRecord
 from shared.contracts.intake_care import REVISIT_STEP
 from shared.contracts.intake_residents import ResidentRecord, resident_stream
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict, StreamAppend
+from shared.eventstore_writers import Alongside
+from shared.sealing import KeysTaken, NewKeys
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 HEAD_RELATION = "02"  # GB/T 4761 户主
 
@@ -36,7 +47,13 @@ def request_digest(intake: Intake, command: RegisterHousehold) -> str:
 
 
 async def register_household(
-    intake: Intake, household_id: str, command: RegisterHousehold, context: CommandContext, *, fresh: bool = False
+    intake: Intake,
+    household_id: str,
+    command: RegisterHousehold,
+    context: CommandContext,
+    *,
+    fresh: bool = False,
+    keys_exist: bool = False,
 ) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
     """The household; whether this call created it (False: a retry of the same request);
     and for each person (head first) the residents already registered who may be them.
@@ -48,14 +65,21 @@ async def register_household(
     duplicates = await registry.possible_duplicates(intake.store.engine, context.community_id, entries)
     if domain.is_retry(state, household_id, context.community_id, digest):
         return state, False, duplicates
-    [records] = await sealed_people(intake, [people])
+    new_keys = None if keys_exist else new_residents_keys(intake, people)
+    [records] = await sealed_people(intake, [people], new_keys)
     revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
     appends = registration(household_id, command, records, digest, revisit_due_at)
     try:
-        appended = await intake.store.append_all(appends, context)
+        appended = await intake.store.append_all(
+            appends, context, alongside=residents_written(context.community_id, entries, new_keys)
+        )
     except ConcurrencyConflict:
         return await register_household(intake, household_id, command, context)  # looks at the stream now
-    await registry.record(intake.store.engine, context.community_id, entries)
+    except KeysTaken:
+        # Keys stored by an earlier attempt that wrote nothing else: seal under those.
+        return await register_household(intake, household_id, command, context, keys_exist=True)
+    if new_keys is not None:
+        new_keys.adopt()
     for envelope in appended[: len(appends[0].events)]:
         state = domain.evolve(state, envelope)
     return state, True, duplicates
@@ -67,15 +91,28 @@ def residents_of(household_id: str, command: RegisterHousehold) -> list[tuple[st
     return [(person_resident_id(household_id, slot), person) for slot, person in enumerate(people)]
 
 
-async def sealed_people(intake: Intake, households: list[list[tuple[str, Person]]]) -> list[list[PersonRecord]]:
-    """Each household's people as recorded: personal data sealed, resident id set. All
-    households' values are sealed at once, so new residents' keys are made together."""
+async def sealed_people(
+    intake: Intake, households: list[list[tuple[str, Person]]], new_keys: NewKeys | None
+) -> list[list[PersonRecord]]:
+    """Each household's people as recorded: personal data sealed (under `new_keys`, or the
+    keys the residents have), resident id set. All households' values are sealed at once."""
     flat = [(resident_id, person.model_dump()) for people in households for resident_id, person in people]
     records = iter(
         PersonRecord.model_validate({**person, "resident_id": resident_id})
-        for (resident_id, _plain), person in zip(flat, await sealed(intake, flat, new_residents=True), strict=True)
+        for (resident_id, _plain), person in zip(flat, await sealed(intake, flat, new_keys=new_keys), strict=True)
     )
     return [[next(records) for _ in people] for people in households]
+
+
+def residents_written(community_id: str, entries: list[registry.Entry], new_keys: NewKeys | None) -> Alongside:
+    """What goes in the transaction of new residents' events: their keys and index entries."""
+
+    async def write(conn: AsyncConnection) -> None:
+        if new_keys is not None:
+            await new_keys.store(conn)
+        await registry.record_in(conn, community_id, entries)
+
+    return write
 
 
 def registration(
@@ -134,10 +171,13 @@ async def change_household(
             if person.get("resident_id") and resident_stream(person["resident_id"]) not in touched:
                 joined.append(await _resident_changed(intake, PersonRecord.model_validate(person), sections["address"]))
     try:
-        appended = await intake.store.append_all([StreamAppend(stream, state.version, events), *joined], context)
+        appended = await intake.store.append_all(
+            [StreamAppend(stream, state.version, events), *joined],
+            context,
+            alongside=residents_written(context.community_id, entries, None),
+        )
     except ConcurrencyConflict as conflict:
         raise VersionMismatch(await intake.store.stream_version(stream)) from conflict
-    await registry.record(intake.store.engine, context.community_id, entries)
     for envelope in appended[: len(events)]:
         state = domain.evolve(state, envelope)
     return state

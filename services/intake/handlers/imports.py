@@ -7,18 +7,24 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from services.intake import registry
 from services.intake.domain import households as domain
 from services.intake.domain import imports as rules
 from services.intake.events import household_stream
 from services.intake.handlers import Intake
-from services.intake.handlers.households import registration, request_digest, residents_of, sealed_people
-from services.intake.handlers.residents import index_entry
+from services.intake.handlers.households import (
+    registration,
+    request_digest,
+    residents_of,
+    residents_written,
+    sealed_people,
+)
+from services.intake.handlers.residents import index_entry, new_residents_keys
 from shared.contracts.intake_imports import ImportedHousehold, ImportHouseholds
 from shared.contracts.intake_residents import SEALED_FIELDS
 from shared.contracts.intake_care import REVISIT_STEP
 from shared.events import CommandContext
 from shared.eventstore import ConcurrencyConflict
+from shared.sealing import KeysTaken
 
 Status = Literal["registered", "already_present"]
 
@@ -36,7 +42,7 @@ def imported_household_id(community_id: str, key: str) -> str:
 
 
 async def import_households(
-    intake: Intake, command: ImportHouseholds, context: CommandContext, retries: int = 2
+    intake: Intake, command: ImportHouseholds, context: CommandContext, retries: int = 2, keys_exist: bool = False
 ) -> list[Imported]:
     """Registers the households not registered yet; raises HouseholdsDiffer, writing nothing,
     if any is registered with other content. ConcurrencyConflict (nothing written) if other
@@ -57,22 +63,29 @@ async def import_households(
     if differing:
         raise rules.HouseholdsDiffer(differing)
     people = [residents_of(household_id, item.household) for item, household_id, _ in new]
-    records = await sealed_people(intake, people)
+    new_keys = None if keys_exist else new_residents_keys(intake, [person for household in people for person in household])
+    records = await sealed_people(intake, people, new_keys)
     revisit_due_at = intake.policy.due(context.community_id, REVISIT_STEP, intake.clock.now())
     appends = [
         append
         for (item, household_id, digest), recorded in zip(new, records, strict=True)
         for append in registration(household_id, item.household, recorded, digest, revisit_due_at)
     ]
+    entries = [index_entry(intake, resident_id, person) for household in people for resident_id, person in household]
     try:
-        await intake.store.append_all(appends, context)
+        await intake.store.append_all(
+            appends, context, alongside=residents_written(context.community_id, entries, new_keys)
+        )
     except ConcurrencyConflict:
         if not retries:
             raise
         # Another import of these households got there first: look again at what stands now.
-        return await import_households(intake, command, context, retries - 1)
-    entries = [index_entry(intake, resident_id, person) for household in people for resident_id, person in household]
-    await registry.record(intake.store.engine, context.community_id, entries)
+        return await import_households(intake, command, context, retries - 1, keys_exist)
+    except KeysTaken:
+        # Keys stored by an earlier attempt that wrote nothing else: seal under those.
+        return await import_households(intake, command, context, retries, keys_exist=True)
+    if new_keys is not None:
+        new_keys.adopt()
     return [
         Imported(item.row, household_id, "already_present" if state.exists else "registered")
         for item, household_id, state in zip(items, ids, states, strict=True)

@@ -10,6 +10,7 @@ from services.intake.domain import households
 from services.intake.domain import residents as domain
 from services.intake.domain.care import ELDERLY
 from services.intake.handlers import Intake, VersionMismatch
+from shared.sealing import NewKeys
 from shared.contracts.intake_care import CONTACT_STEP
 from shared.contracts.intake import PersonRecord, household_stream
 from shared.contracts.intake_residents import SEALED_FIELDS, SEALED_LABEL_DETAILS, resident_stream
@@ -24,14 +25,25 @@ def person_resident_id(household_id: str, slot: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fivezero:household:{household_id}:person:{slot}"))
 
 
+def new_residents_keys(intake: Intake, people: list[tuple[str, Any]]) -> NewKeys:
+    """Keys for the new residents among (resident id, person) who have personal data to seal."""
+    return intake.sealer.new_keys(
+        resident_id for resident_id, person in people if any(getattr(person, field, None) for field in SEALED_FIELDS)
+    )
+
+
 async def sealed(
-    intake: Intake, people: list[tuple[str, dict[str, Any]]], *, new_residents: bool = False
+    intake: Intake, people: list[tuple[str, dict[str, Any]]], *, new_keys: NewKeys | None = None
 ) -> list[dict[str, Any]]:
     """Each (resident id, person) with the person's data sealed under the resident's key,
-    all in one go (one key lookup, one write for new keys)."""
+    all in one go: under `new_keys` (new residents, keys stored with their events), or
+    under the keys they have (one lookup; one write for any missing)."""
     places = [(index, field) for index, (_rid, person) in enumerate(people) for field in SEALED_FIELDS if person.get(field)]
     items = [(people[i][0], field, people[i][1][field]) for i, field in places]
-    values = await intake.sealer.seal_many(items, new_subjects=new_residents)
+    if new_keys is not None:
+        values = intake.sealer.seal_new(items, new_keys)
+    else:
+        values = await intake.sealer.seal_many(items)
     result = [dict(person) for _rid, person in people]
     for (index, field), value in zip(places, values, strict=True):
         result[index][field] = value
