@@ -1,4 +1,4 @@
-"""`/api/v1/communities/{community_id}/mediation/cases`: dispute cases (调解矛盾纠纷). Commands
+"""`/api/v1/communities/{community_id}/disputes`: dispute cases (调解矛盾纠纷). Commands
 go to mediation; reads come from the gateway's read model, built from mediation's stream.
 
 Community workers, the community head and its mediators write in their community; whoever
@@ -37,7 +37,7 @@ from shared.contracts.mediation_requests import (
 )
 from shared.problems import ProblemError
 
-PATH = "/api/v1/communities/{community_id:str}/mediation/cases"
+PATH = "/api/v1/communities/{community_id:str}/disputes"
 SERVICE_PATH = "/communities/{community_id}/disputes"
 """Where mediation answers the same resource (its internal API)."""
 

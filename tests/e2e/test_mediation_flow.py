@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def cases(community: str = "c-mianzhou", *parts: str) -> str:
-    return "/".join([f"/api/v1/communities/{community}/mediation/cases", *parts])
+    return "/".join([f"/api/v1/communities/{community}/disputes", *parts])
 
 
 def leak_dispute(**fields) -> dict:

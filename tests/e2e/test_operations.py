@@ -86,8 +86,8 @@ def test_metrics_are_served_with_one_well_formed_prometheus_content_type(platfor
                      "/api/v1/communities/{community_id}/households/{household_id}"]),
         ("intake", ["/communities/{community_id}/households", "/events"]),
         ("mediation", ["/communities/{community_id}/disputes", "/events"]),
-        ("gateway", ["/api/v1/communities/{community_id}/mediation/cases",
-                     "/api/v1/communities/{community_id}/mediation/cases/{dispute_id}/sessions"]),
+        ("gateway", ["/api/v1/communities/{community_id}/disputes",
+                     "/api/v1/communities/{community_id}/disputes/{dispute_id}/sessions"]),
     ],
 )
 def test_schema_serves_the_openapi_3_1_document(platform, service, expected_paths):
