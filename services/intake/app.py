@@ -16,6 +16,7 @@ from services.intake import deadlines
 from services.intake.api import routes
 from services.intake.settings import IntakeSettings
 from services.intake.handlers import Intake
+from services.intake.reactions import reactions_consumer
 from services.intake.registry import registry_metadata
 from services.intake.seed import seed_demo_network
 from shared.db import create_engine, create_tables, ensure_schema
@@ -23,10 +24,11 @@ from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_sett
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
+from shared.reactions import replica_name
 from shared.relay import Relay, RelayPinger
 from shared.sealing import Sealer, key_encryption_key
 from shared.streams import appended_channel, events_stream
-from shared.worker import run_worker
+from shared.worker import ConsumerRunner, run_worker
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,8 @@ def create_api(settings: IntakeSettings) -> Litestar:
 
 
 async def run_intake_worker(settings: IntakeSettings, stop: asyncio.Event) -> None:
-    """The relay of intake's store to `fz:{intake}:events`, and the deadline scheduler."""
+    """The relay of intake's store to `fz:{intake}:events`, the deadline scheduler, and the
+    reactions to mediation's events (a closed case replies to its report)."""
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
@@ -111,9 +114,14 @@ async def run_intake_worker(settings: IntakeSettings, stop: asyncio.Event) -> No
         deadlines.overdue_handlers(store),
         settings.deadline_poll_s,
     )
+    reactions, mediation_events = reactions_consumer(store, redis, settings, replica_name())
     try:
-        await asyncio.gather(run_worker(broker, [relay], [], stop, settings.relay_poll_s), scheduler.run(stop))
+        await asyncio.gather(
+            run_worker(broker, [relay], [ConsumerRunner(reactions, broker)], stop, settings.relay_poll_s),
+            scheduler.run(stop),
+        )
     finally:
+        await mediation_events.close()
         await redis.aclose()
         await store.close()
         await store.engine.dispose()

@@ -13,3 +13,6 @@ class IntakeSettings(ServiceSettings):
 
     own_database_url: str | None = Field(None, validation_alias="FIVEZERO_INTAKE_DATABASE_URL")
     """Intake's event store, when it should not live in the shared database."""
+
+    mediation_url: str = Field("http://127.0.0.1:8102", validation_alias="FIVEZERO_MEDIATION_URL")
+    """Where mediation's internal API answers: its `GET /events`, when the reactions catch up."""

@@ -11,14 +11,16 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from services.mediation.api import routes
+from services.mediation.reactions import reactions_consumer
 from services.mediation.settings import MediationSettings
 from shared.db import create_engine, ensure_schema
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
 from shared.relay import Relay, RelayPinger
+from shared.reactions import replica_name
 from shared.streams import appended_channel, events_stream
-from shared.worker import run_worker
+from shared.worker import ConsumerRunner, run_worker
 
 
 async def open_store(settings: MediationSettings) -> EventStore:
@@ -66,16 +68,19 @@ def create_api(settings: MediationSettings) -> Litestar:
 
 
 async def run_mediation_worker(settings: MediationSettings, stop: asyncio.Event) -> None:
-    """The relay of mediation's store to `fz:{mediation}:events`."""
+    """The relay of mediation's store to `fz:{mediation}:events`, and the reactions to
+    intake's events (a report triaged as a dispute opens a case)."""
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
     relay = Relay(
         store, redis, events_stream("mediation"), settings.stream_maxlen, wake_channel=appended_channel("mediation")
     )
+    reactions, intake_events = reactions_consumer(store, redis, settings, replica_name())
     try:
-        await run_worker(broker, [relay], [], stop, settings.relay_poll_s)
+        await run_worker(broker, [relay], [ConsumerRunner(reactions, broker)], stop, settings.relay_poll_s)
     finally:
+        await intake_events.close()
         await redis.aclose()
         await store.close()
         await store.engine.dispose()

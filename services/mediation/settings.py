@@ -13,3 +13,6 @@ class MediationSettings(ServiceSettings):
 
     own_database_url: str | None = Field(None, validation_alias="FIVEZERO_MEDIATION_DATABASE_URL")
     """Mediation's event store, when it should not live in the shared database."""
+
+    intake_url: str = Field("http://127.0.0.1:8101", validation_alias="FIVEZERO_INTAKE_URL")
+    """Where intake's internal API answers: its `GET /events`, when the reactions catch up."""

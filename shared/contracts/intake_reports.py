@@ -173,6 +173,12 @@ class ReportTriaged(DomainEvent):
     category: str
     routed_to: str
     remarks: str | None = None
+    text: str | None = None
+    """What was reported and where, carried along for the pillar it is routed to (mediation
+    opens a case from it without reading intake's store). Absent in events before these fields."""
+    place: PlaceRecord | None = None
+    reporter_resident_id: str | None = None
+    """The reporter, when a registered resident (a non-resident's name stays sealed in intake)."""
 
 
 @event

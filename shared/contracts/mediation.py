@@ -236,6 +236,8 @@ class DisputeClosed(DomainEvent):
     outcome: str
     archive_no: str | None = None
     remarks: str | None = None
+    report_id: str | None = None
+    """The sentiment report the case came from: intake replies to its reporter on this event."""
 
 
 DISPUTE_EVENTS = (

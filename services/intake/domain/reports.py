@@ -156,7 +156,13 @@ def triage(state: Report, report_id: str, community_id: str, command: TriageRepo
     if state.status != "reported":
         raise IllegalTransition("该反映已分类，不能重复分类", "this report was already triaged")
     triaged = ReportTriaged(
-        report_id=report_id, category=command.category, routed_to=ROUTES[command.category], remarks=command.remarks
+        report_id=report_id,
+        category=command.category,
+        routed_to=ROUTES[command.category],
+        remarks=command.remarks,
+        text=state.reported.get("text"),
+        place=state.reported.get("place"),
+        reporter_resident_id=state.reported.get("reporter", {}).get("resident_id"),
     )
     late = [ReportTriageOverdueResolved(report_id=report_id)] if state.triage_overdue else []
     return [triaged, *late]

@@ -248,7 +248,7 @@ def refuse(state: Dispute, dispute_id: str, community_id: str, command: RefuseMe
     _check_party(state, command.party_id, "拒绝调解的当事人", "the refusing party")
     return [
         MediationRefused(dispute_id=dispute_id, party_id=command.party_id, reason=command.reason),
-        DisputeClosed(dispute_id=dispute_id, outcome="refused"),
+        DisputeClosed(dispute_id=dispute_id, outcome="refused", report_id=state.registered.get("report_id")),
     ]
 
 
@@ -268,7 +268,15 @@ def close(state: Dispute, dispute_id: str, community_id: str, command: CloseDisp
                 " to close (a party may sue over it, art. 32)",
             )
     outcome = "resolved" if state.status == "agreed" else "transferred"
-    return [DisputeClosed(dispute_id=dispute_id, outcome=outcome, archive_no=command.archive_no, remarks=command.remarks)]
+    return [
+        DisputeClosed(
+            dispute_id=dispute_id,
+            outcome=outcome,
+            archive_no=command.archive_no,
+            remarks=command.remarks,
+            report_id=state.registered.get("report_id"),
+        )
+    ]
 
 
 # -- the rules of the workflow ------------------------------------------------------------
