@@ -17,7 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
-from services.gateway.forward import ServiceClient, passthrough
+from services.gateway.forward import ServiceClient, shown_when_read
 from services.gateway.http11 import Answer
 from services.gateway.scope import check_collection, check_record, writable_collection_by, writable_record_by
 from services.gateway.settings import GatewaySettings
@@ -143,20 +143,8 @@ async def _as_read_model(
     answer: Answer, engine: GatewayEngine, settings: GatewaySettings, community_id: str
 ) -> Response[Any]:
     """Answers a successful write once the read model shows it, so a following GET sees it too."""
-    if answer.status_code >= 300:
-        return passthrough(answer)
-    written = answer.json()
-    document = written
-    if settings.read_your_writes_s > 0:
-        shown = await view.wait_for_dispute(
-            engine, community_id, written["id"], written["version"], settings.read_your_writes_s
-        )
-        document = shown or written
-    return Response(
-        document,
-        status_code=answer.status_code,
-        headers={
-            "ETag": f'"{document["version"]}"',
-            "Location": f"{PATH.replace('{community_id:str}', community_id)}/{document['id']}",
-        },
+    location = PATH.replace("{community_id:str}", community_id)
+    _shown, response = await shown_when_read(
+        answer, engine, view.disputes, community_id, settings.read_your_writes_s, location
     )
+    return response

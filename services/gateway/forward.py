@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 from litestar import Response
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.http11 import Answer, Http11Client, TransportError
+from services.gateway.views.pages import wait_for_version
 from shared.events import Envelope
 from shared.eventstore import EntryId, StoredEvent
 from shared.identity import IDENTITY_HEADER, Identity, IdentitySigner, service_identity
@@ -75,3 +78,28 @@ def passthrough(response: Answer) -> Response[Any]:
         headers=headers,
         media_type=response.headers.get("content-type", "application/json"),
     )
+
+
+async def shown_when_read(
+    answer: Answer,
+    engine: AsyncEngine,
+    table: Table,
+    community_id: str,
+    timeout_s: float,
+    location: str | None = None,
+) -> tuple[dict[str, Any] | None, Response[Any]]:
+    """A service's answer to a write, given once the gateway's read model `table` shows
+    it (for up to `timeout_s`; 0: at once), so the client's next GET sees its own write.
+    Returns the record shown (None for a problem) and the response; `location`: the
+    collection's path, for a Location header."""
+    if answer.status_code >= 300:
+        return None, passthrough(answer)
+    written = answer.json()
+    shown = written
+    if timeout_s > 0:
+        shown = await wait_for_version(engine, table, written["id"], community_id, written["version"], timeout_s) or written
+    headers = {"ETag": f'"{shown["version"]}"'}
+    if location is not None:
+        headers["Location"] = f"{location}/{shown['id']}"
+    return shown, Response(shown, status_code=answer.status_code, headers=headers)
+

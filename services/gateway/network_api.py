@@ -17,7 +17,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from sqlalchemy import Table
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
-from services.gateway.forward import ServiceClient, passthrough
+from services.gateway.forward import ServiceClient, shown_when_read
 from services.gateway.personal_data import PersonalData
 from services.gateway.scope import (
     check_collection,
@@ -28,7 +28,6 @@ from services.gateway.scope import (
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import network as view
 from services.gateway.views import reports as reports_view
-from services.gateway.views.pages import wait_for_version
 from shared.contracts.intake_network import (
     FormInfoOfficerTeam,
     FormPartyGroup,
@@ -59,14 +58,7 @@ async def forward(
 ) -> tuple[dict[str, Any] | None, Response[Any]]:
     """Sends the write to intake; answers once the read model shows it (the document, or None on a problem)."""
     answer = await services.send("intake", "POST", path, identity, body=await request.body(), headers=dict(request.headers))
-    if answer.status_code >= 300:
-        return None, passthrough(answer)
-    written = answer.json()
-    shown = written
-    if settings.read_your_writes_s > 0:
-        timeout_s = settings.read_your_writes_s
-        shown = await wait_for_version(engine, table, written["id"], community_id, written["version"], timeout_s) or written
-    return shown, Response(shown, status_code=answer.status_code, headers={"ETag": f'"{shown["version"]}"'})
+    return await shown_when_read(answer, engine, table, community_id, settings.read_your_writes_s)
 
 
 def _etag(document: dict[str, Any]) -> dict[str, str]:

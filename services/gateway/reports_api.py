@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
-from services.gateway.forward import ServiceClient, passthrough
+from services.gateway.forward import ServiceClient, passthrough, shown_when_read
+from services.gateway.http11 import Answer
 from services.gateway.scope import (
     check_collection,
     check_record,
@@ -164,20 +164,11 @@ def _no_such_report() -> ProblemError:
 
 
 async def _as_read_model(
-    answer: httpx.Response, engine: GatewayEngine, settings: GatewaySettings, community_id: str
+    answer: Answer, engine: GatewayEngine, settings: GatewaySettings, community_id: str
 ) -> Response[Any]:
     """Answers a successful write once the read model shows it, so a following GET sees it too."""
-    if answer.status_code >= 300:
-        return passthrough(answer)
-    written = answer.json()
-    document = written
-    if settings.read_your_writes_s > 0:
-        shown = await view.wait_for_report(
-            engine, community_id, written["id"], written["version"], settings.read_your_writes_s
-        )
-        document = shown or written
-    return Response(
-        document,
-        status_code=answer.status_code,
-        headers={"ETag": f'"{document["version"]}"', "Location": f"/api/v1/communities/{community_id}/reports/{document['id']}"},
+    location = f"/api/v1/communities/{community_id}/reports"
+    _shown, response = await shown_when_read(
+        answer, engine, view.reports, community_id, settings.read_your_writes_s, location
     )
+    return response
