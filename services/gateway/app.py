@@ -21,6 +21,7 @@ from services.gateway.care_api import CareController
 from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.disputes_api import disputes_router
+from services.gateway.rosters_api import roster_routers
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
 from services.gateway.imports_api import import_client, import_routes
@@ -133,6 +134,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
             ScorecardController,
             ProfileController,
             disputes_router,
+            *roster_routers,
         ],
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},

@@ -47,6 +47,10 @@ class Ledger:
     """The record with those persons as shown (masked or whole)."""
     sealed: Mapping[str, str] = field(default_factory=lambda: dict(PERSON_FIELDS))
     """Each key of a person holding a sealed value, and the field it was sealed as."""
+    service: str = "intake"
+    """The pillar that sealed those values and opens them."""
+    subject: str = "resident_id"
+    """The key of a person naming whom the values were sealed for."""
 
     def rows(self, records: list[Record]) -> Iterator[dict[str, Any]]:
         """The sheet's rows as JSON: every column by its key (codes as codes), and the resident."""
@@ -104,3 +108,12 @@ LEDGERS: dict[str, Ledger] = {
     **{label: _label_ledger(label) for label in LABEL_LEDGERS},
 }
 """The ledgers the gateway serves, by the name in `/ledgers/{ledger}`."""
+
+
+def _with_mediation_ledgers() -> None:
+    from services.gateway.ledger_sources_mediation import MEDIATION_LEDGERS
+
+    LEDGERS.update(MEDIATION_LEDGERS)
+
+
+_with_mediation_ledgers()

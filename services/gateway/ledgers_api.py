@@ -53,7 +53,9 @@ async def get_ledger(
 ) -> Response[Any]:
     """Ledgers: `household_survey` (社情民意统计表), `hardship` (困难群众), `unemployed` (下岗失业人员),
     `elderly_alone` (空巢及孤寡老人), `veteran_hardship` (困难军转干部), `reentry` (“两劳”人员,
-    only with the reentry duty). Ledgers 2–6 list the residents whose label is active today."""
+    only with the reentry duty). Ledgers 2–6 list the residents whose label is active today.
+    Mediation: `mediation_record` (调解矛盾纠纷记录表, one row per session), `mediators`
+    (辖区调解员情况统计表), `mediation_units` (辖区单位参与调解责任表)."""
     await check_collection(gateway_engine, identity, community_id)
     source = _ledger(ledger, identity)
     as_of = china_date(clock_from_settings(settings))
@@ -110,7 +112,8 @@ async def _shown(
             start += 1
         persons = [person for record in batch for person in source.people(record)]
         opened = iter(
-            await personal_data.show(identity, community_id, persons, resource, whole=whole, fields=source.sealed)
+            await personal_data.show(identity, community_id, persons, resource, whole=whole, fields=source.sealed,
+                                     subject=source.subject, service=source.service)
         )
         shown += [source.with_people(record, [next(opened) for _ in source.people(record)]) for record in batch]
     return shown

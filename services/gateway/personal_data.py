@@ -75,11 +75,12 @@ class PersonalData:
         whole: bool = False,
         subject: str = "resident_id",
         fields: Mapping[str, str] = PERSON_FIELDS,
+        service: str = "intake",
     ) -> list[dict[str, Any]]:
         """`people` with their sealed fields opened: whole (and logged) when asked for and
         the caller's role permits it, otherwise masked. `subject` names the key that holds
         each person's resident id; `fields` maps each key holding a sealed value to the
-        field it was sealed as."""
+        field it was sealed as; `service` is the pillar that sealed them (and keeps the keys)."""
         places = [
             (index, key)
             for index, person in enumerate(people)
@@ -87,7 +88,7 @@ class PersonalData:
             if person.get(key) and person.get(subject)
         ]
         items = [(people[i][subject], fields[key], people[i][key]) for i, key in places]
-        values = await self.reveal(caller, community_id, items, resource, whole=whole)
+        values = await self.reveal(caller, community_id, items, resource, whole=whole, service=service)
         shown = [dict(person) for person in people]
         for (index, key), value in zip(places, values, strict=True):
             shown[index][key] = value
@@ -101,11 +102,12 @@ class PersonalData:
         resource: str,
         *,
         whole: bool = False,
+        service: str = "intake",
     ) -> list[str | None]:
         """Each (resident id, field, sealed value) opened: whole, with one audit row per
         resident, when asked and allowed; else masked. None where the resident is erased."""
         whole = whole and caller.has_role(*WHOLE_VIEW_ROLES)
-        values = await self._open([(sealed, field) for _resident, field, sealed in items])
+        values = await self._open([(sealed, field) for _resident, field, sealed in items], service)
         if not whole:
             return [None if v is None else _MASKS.get(field, _hidden)(v) for (_r, field, _s), v in zip(items, values, strict=True)]
         fields_by_resident: dict[str, list[str]] = {}
@@ -115,12 +117,12 @@ class PersonalData:
         await self._log(caller, community_id, fields_by_resident, resource)
         return values
 
-    async def _open(self, items: list[tuple[str, str]]) -> list[str | None]:
+    async def _open(self, items: list[tuple[str, str]], service: str = "intake") -> list[str | None]:
         if not items:
             return []
         body = json.dumps({"items": [{"sealed": sealed, "field": field} for sealed, field in items]}).encode()
         answer = await self._services.send(
-            "intake", "POST", "/sealed/open", service_identity("gateway"), body=body,
+            service, "POST", "/sealed/open", service_identity("gateway"), body=body,
             headers={"content-type": "application/json"},
         )
         if answer.status_code != 200:

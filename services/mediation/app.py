@@ -19,6 +19,7 @@ from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
 from shared.relay import Relay, RelayPinger
 from shared.reactions import replica_name
+from shared.sealing import Sealer
 from shared.streams import appended_channel, events_stream
 from shared.worker import ConsumerRunner, run_worker
 
@@ -42,6 +43,8 @@ def create_api(settings: MediationSettings) -> Litestar:
         store = await open_store(settings)
         store.after_append.append(RelayPinger(redis, appended_channel("mediation")))
         ready["store"] = store
+        ready["sealer"] = sealer = Sealer(store.engine, settings.secret, "mediation")
+        await sealer.setup()
         try:
             yield
         finally:
@@ -51,6 +54,9 @@ def create_api(settings: MediationSettings) -> Litestar:
 
     async def provide_store() -> EventStore:
         return ready["store"]
+
+    async def provide_sealer() -> Sealer:
+        return ready["sealer"]
 
     async def database_ready() -> None:
         await database_check(ready["store"].engine)()
@@ -62,7 +68,7 @@ def create_api(settings: MediationSettings) -> Litestar:
         metrics=metrics,
         ready_checks={"database": database_ready, "redis": redis.ping},
         lifespan=[lifespan],
-        dependencies={"store": provide_store},
+        dependencies={"store": provide_store, "sealer": provide_sealer},
         state={"identities": VerifiedIdentities(settings.secret)},
     )
 

@@ -170,6 +170,10 @@ class MediationSessionHeld(DomainEvent):
     on_site: bool = False
     """Mediated on the spot or at the shop front (现场、门前店面调解)."""
     remarks: str | None = None
+    mediator_ids: list[str] = []
+    """Roster mediators among `mediators`, by id (`shared.contracts.mediation_rosters`)."""
+    unit_ids: list[str] = []
+    """Roster units sharing mediation duty that took part, by id."""
 
 
 @event

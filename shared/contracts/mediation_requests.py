@@ -58,6 +58,7 @@ LongText = Annotated[str, Field(min_length=1, max_length=LONG_TEXT)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 PastDate = Annotated[date, AfterValidator(_not_in_the_future)]
 PastTime = Annotated[datetime, AfterValidator(_china_time_unless_given)]
+RosterId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Party(Command):
@@ -128,6 +129,11 @@ class RecordSession(Command):
     on_site: bool = False
     """Mediated on the spot or at the shop front (现场、门前店面调解)."""
     remarks: Note = None
+    mediator_ids: Annotated[list[RosterId], Field(max_length=MAX_NAMES)] = []
+    """Roster mediators among `mediators`, by id (`/mediators`); a name alone still counts for
+    the one roster mediator of that name."""
+    unit_ids: Annotated[list[RosterId], Field(max_length=MAX_NAMES)] = []
+    """Roster units sharing mediation duty that took part (`/mediation-units`)."""
 
 
 class Clause(Command):

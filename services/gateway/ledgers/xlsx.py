@@ -101,7 +101,8 @@ def _set_up_page(sheet: WriteOnlyWorksheet, layout: Layout, first_data_row: int)
         dimensions.width = column.width
         if is_text(column):
             dimensions.number_format = TEXT_FORMAT
-    name_index = next(i for i, column in enumerate(layout.columns, start=1) if column.key == "name")
+    # Frozen after the name, or after the first column of a ledger without one (单位, 当事人).
+    name_index = next((i for i, column in enumerate(layout.columns, start=1) if column.key == "name"), 1)
     sheet.freeze_panes = f"{get_column_letter(name_index + 1)}{first_data_row}"
     sheet.print_title_rows = f"{TITLE_ROWS + 1}:{first_data_row - 1}"
     sheet.page_setup.orientation = "landscape"

@@ -42,10 +42,10 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import care, disputes, households, network, reports, residents
+    from services.gateway.views import care, disputes, households, network, reports, residents, rosters
 
     projectors: dict[str, list[Projector]] = {}
-    for module in (households, residents, reports, network, care, disputes):
+    for module in (households, residents, reports, network, care, disputes, rosters):
         for event_type, functions in module.PROJECTORS.items():
             projectors.setdefault(event_type, []).extend(functions)
     return ViewsProjection(projectors)

@@ -13,6 +13,7 @@ from services.mediation.domain import DomainError
 from services.mediation.domain import disputes as domain
 from services.mediation.handlers import VersionMismatch
 from services.mediation.handlers import disputes as handlers
+from services.mediation.handlers import rosters as roster_handlers
 from shared.contracts.mediation_requests import (
     AcceptDispute,
     CloseDispute,
@@ -83,6 +84,12 @@ def _action(name: str, summary: str, command: type, decide):
         request: Request, community_id: FromPath[str], dispute_id: FromPath[str], data: JSONBody[command],  # type: ignore[valid-type]
         store: NamedDependency[EventStore], if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
+        if isinstance(data, RecordSession):  # the roster ids it names are checked first
+            caller(request, community_id, writes=True)
+            try:
+                await roster_handlers.check_session(store, community_id, data)
+            except DomainError as error:
+                raise problem_for(error) from error
         return await _act(
             request, community_id, dispute_id, store, if_match,
             lambda state: decide(state, dispute_id, community_id, data),
