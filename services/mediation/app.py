@@ -10,9 +10,11 @@ from faststream.redis import RedisBroker
 from litestar import Litestar
 from redis.asyncio import Redis
 
+from services.mediation import deadlines
 from services.mediation.api import routes
 from services.mediation.settings import MediationSettings
 from shared.db import create_engine, ensure_schema
+from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_settings
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
@@ -66,15 +68,21 @@ def create_api(settings: MediationSettings) -> Litestar:
 
 
 async def run_mediation_worker(settings: MediationSettings, stop: asyncio.Event) -> None:
-    """The relay of mediation's store to `fz:{mediation}:events`."""
+    """The relay of mediation's store to `fz:{mediation}:events`, and the deadline scheduler."""
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
     relay = Relay(
         store, redis, events_stream("mediation"), settings.stream_maxlen, wake_channel=appended_channel("mediation")
     )
+    scheduler = DeadlineScheduler(
+        DeadlineTracker(store, deadlines.rules(deadlines.policy(settings.deadline_policy))),
+        clock_from_settings(settings),
+        deadlines.overdue_handlers(store),
+        settings.deadline_poll_s,
+    )
     try:
-        await run_worker(broker, [relay], [], stop, settings.relay_poll_s)
+        await asyncio.gather(run_worker(broker, [relay], [], stop, settings.relay_poll_s), scheduler.run(stop))
     finally:
         await redis.aclose()
         await store.close()
