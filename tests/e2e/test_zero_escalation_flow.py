@@ -1,7 +1,7 @@
 """Mediation's deadlines and early warning with the real processes: a repeat dispute between
 the same parties is flagged on the case; moving every process's clock past the 3-day
 acceptance deadline makes mediation's worker emit the overdue, which the gateway shows on
-the case, and accepting late resolves it.
+the case and on the scorecard (community and street) by name, and accepting late resolves it.
 
 Moves the shared platform's clock ahead like test_zero_blind_spots_flow, so it runs after it
 (the file names sort so) and looks only at its own cases."""
@@ -9,7 +9,7 @@ Moves the shared platform's clock ahead like test_zero_blind_spots_flow, so it r
 import pytest
 
 from tests.e2e.test_mediation_flow import act, cases, registered
-from tests.e2e.test_zero_blind_spots_flow import eventually, move_clock
+from tests.e2e.test_zero_blind_spots_flow import eventually, move_clock, scorecard
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,14 @@ def test_a_repeat_dispute_is_flagged_and_a_late_acceptance_is_overdue_until_acce
     assert overdue["deadlines"]["overdue_now"] == ["登记后 3 日内受理"]
     assert overdue["version"] == first["version"] + 1
 
+    card = scorecard(platform)["zero_escalation"]
+    late = next(case for case in card["breaches"]["cases_past_deadline"] if case["dispute_id"] == first["id"])
+    assert (late["parties"], late["overdue"]) == (["孟凡一", "孟凡二"], ["登记后 3 日内受理"])
+    assert again["id"] in [case["dispute_id"] for case in card["breaches"]["repeat_disputes"]]
+    street = platform.gateway.get("/api/v1/streets/s-chengjiao/scorecard", headers=platform.login("street_officer"))
+    assert street.status_code == 200, street.text
+    assert street.json()["totals"]["zero_escalation"]["cases_past_deadline"] >= card["cases_past_deadline"] >= 1
+
     stale = act(platform, "mediator", first, "accept", {"mediators": ["赵德明"]})
     assert stale.status_code == 412, stale.text  # the overdue moved the case on: reload first
     accepted = act(platform, "mediator", overdue, "accept", {"mediators": ["赵德明"]})
@@ -43,3 +51,5 @@ def test_a_repeat_dispute_is_flagged_and_a_late_acceptance_is_overdue_until_acce
     assert (shown["status"], shown["version"]) == ("accepted", overdue["version"] + 2)
     shown = eventually(lambda: (case := read(platform, first))["deadlines"]["overdue"][0]["resolved_at"] and case)
     assert shown["deadlines"]["overdue_now"] == []
+    late = scorecard(platform)["zero_escalation"]["breaches"]["cases_past_deadline"]
+    assert first["id"] not in [case["dispute_id"] for case in late]
