@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response
+from litestar import Request
 
 from services.intake.domain import DomainError
 from services.intake.handlers import VersionMismatch
-from shared.http import identity_of
 from shared.identity import Identity
 from shared.problems import ProblemError
+from shared.service_api import checked_caller, expected_version, record, rule_problem, stale_version_problem
+
+__all__ = ["caller", "expected_version", "problem_for", "record"]
 
 
 def problem_for(error: DomainError | VersionMismatch) -> ProblemError:
     """Every domain error of intake as the problem a client sees, in one place."""
     if isinstance(error, VersionMismatch):
-        return ProblemError(
-            "precondition_failed",
-            detail_zh=f"该记录当前版本为 {error.current}",
-            detail_en=f"the record is now at version {error.current}",
-            headers={"ETag": f'"{error.current}"'},
-        )
-    return ProblemError(error.code, detail_zh=error.detail_zh, detail_en=error.detail_en)
-
-
-def expected_version(if_match: str | None) -> int:
-    if not if_match:
-        raise ProblemError("precondition_required")
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as error:
-        raise ProblemError(
-            "precondition_failed",
-            detail_zh=f"If-Match 应为版本号：{if_match}",
-            detail_en=f"If-Match must be a version number: {if_match}",
-        ) from error
+        return stale_version_problem(error.current)
+    return rule_problem(error)
 
 
 def caller(request: Request, community_id: str, *, writes: bool) -> Identity:
-    identity = identity_of(request, request.app.state.identities)
-    allowed = identity.can_write(community_id) if writes else identity.can_see(community_id)
-    if not allowed and not identity.is_service:
-        raise ProblemError("forbidden" if identity.can_see(community_id) else "not_found")
-    return identity
-
-
-def record(document: dict[str, Any], version: int, status: int) -> Response[dict[str, Any]]:
-    return Response(document, status_code=status, headers={"ETag": f'"{version}"'})
+    """Community workers and heads write in their community; whoever may see it reads."""
+    return checked_caller(request, community_id, writes=writes)
