@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.gateway import scorecard_mediation
 from services.gateway.views import care
 from services.gateway.views.reports import reports
 from shared.contracts.intake_care import CONTACT_STEP, REVISIT_STEP
@@ -45,6 +46,7 @@ async def community_scorecard(engine: AsyncEngine, community_id: str, now: datet
             "elderly_contacts_overdue": len(uncontacted),
             "breaches": {"elderly_contacts_overdue": uncontacted},
         },
+        "zero_escalation": await scorecard_mediation.zero_escalation(engine, community_id, now),
     }
 
 
@@ -53,12 +55,13 @@ FIGURES = (
     ("zero_blind_spots", "households_surveyed"),
     ("zero_blind_spots", "reports_past_deadline"),
     ("zero_omission", "elderly_contacts_overdue"),
+    *(("zero_escalation", figure) for figure in scorecard_mediation.FIGURES),
 )
 
 
 def rolled_up(scorecards: list[dict[str, Any]], names: dict[str, str], now: datetime) -> dict[str, Any]:
     """Each community's figures (breaches are listed on each community's own scorecard) and their sums."""
-    totals: dict[str, dict[str, Any]] = {"zero_blind_spots": {}, "zero_omission": {}}
+    totals: dict[str, dict[str, Any]] = {"zero_blind_spots": {}, "zero_omission": {}, "zero_escalation": {}}
     for pillar, figure in FIGURES:
         totals[pillar][figure] = sum(card[pillar][figure] for card in scorecards)
     spots = totals["zero_blind_spots"]

@@ -10,10 +10,12 @@ from faststream.redis import RedisBroker
 from litestar import Litestar
 from redis.asyncio import Redis
 
+from services.mediation import deadlines
 from services.mediation.api import routes
 from services.mediation.reactions import reactions_consumer
 from services.mediation.settings import MediationSettings
 from shared.db import create_engine, ensure_schema
+from shared.deadlines import DeadlineScheduler, DeadlineTracker, clock_from_settings
 from shared.eventstore import EventStore
 from shared.http import Metrics, database_check, events_route, service_app
 from shared.identity import VerifiedIdentities
@@ -74,8 +76,8 @@ def create_api(settings: MediationSettings) -> Litestar:
 
 
 async def run_mediation_worker(settings: MediationSettings, stop: asyncio.Event) -> None:
-    """The relay of mediation's store to `fz:{mediation}:events`, and the reactions to
-    intake's events (a report triaged as a dispute opens a case)."""
+    """The relay of mediation's store to `fz:{mediation}:events`, the reactions to
+    intake's events (a report triaged as a dispute opens a case), and the deadline scheduler."""
     store = await open_store(settings)
     broker = RedisBroker(settings.redis_url, logger=None)
     redis = Redis.from_url(settings.redis_url)
@@ -83,8 +85,17 @@ async def run_mediation_worker(settings: MediationSettings, stop: asyncio.Event)
         store, redis, events_stream("mediation"), settings.stream_maxlen, wake_channel=appended_channel("mediation")
     )
     reactions, intake_events = reactions_consumer(store, redis, settings, replica_name())
+    scheduler = DeadlineScheduler(
+        DeadlineTracker(store, deadlines.rules(deadlines.policy(settings.deadline_policy))),
+        clock_from_settings(settings),
+        deadlines.overdue_handlers(store),
+        settings.deadline_poll_s,
+    )
     try:
-        await run_worker(broker, [relay], [ConsumerRunner(reactions, broker)], stop, settings.relay_poll_s)
+        await asyncio.gather(
+            run_worker(broker, [relay], [ConsumerRunner(reactions, broker)], stop, settings.relay_poll_s),
+            scheduler.run(stop),
+        )
     finally:
         await intake_events.close()
         await redis.aclose()

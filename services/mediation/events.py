@@ -14,3 +14,9 @@ from shared.contracts.mediation import (  # noqa: F401
     dispute_document,
     dispute_stream,
 )
+from shared.contracts.mediation_deadlines import (  # noqa: F401, E402
+    DEADLINE_EVENTS,
+    DisputeDeadlineOverdue,
+    DisputeDeadlineOverdueResolved,
+    JudicialConfirmationReminded,
+)

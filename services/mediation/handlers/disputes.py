@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from services.mediation.domain import deadlines as deadline_rules
 from services.mediation.domain import disputes as domain
 from services.mediation.handlers import VersionMismatch
 from shared.contracts.mediation import dispute_stream
@@ -44,12 +45,16 @@ async def act(
     """An action on a case at `expected_version` (the caller's If-Match). A stale version is
     refused before anything is decided (RFC 9110: a failed precondition performs nothing)."""
     stream = dispute_stream(dispute_id)
-    state = domain.replay(await store.load(stream))
+    history = await store.load(stream)
+    state = domain.replay(history)
     if not state.exists or state.community_id != context.community_id:
         raise domain.DisputeNotFound(dispute_id)
     if state.version != expected_version:
         raise VersionMismatch(state.version)
     events = decide(state)
+    # A step met late: its `…OverdueResolved` goes first, so the case's last event (and the
+    # version its document shows) is the action's own.
+    events = [*deadline_rules.resolutions(history, events), *events]
     try:
         appended = await store.append(stream, state.version, events, context)
     except ConcurrencyConflict as conflict:
