@@ -7,6 +7,7 @@ delivered again from intake's stream opens no second case, and the report is rep
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 import redis as sync_redis
@@ -21,9 +22,13 @@ MIANZHOU = "c-mianzhou"
 INVESTIGATION = {"investigated_on": "2026-11-05", "investigators": ["赵德明"], "findings": "401卫生间防水层老化，渗到301"}
 SESSION = {"held_at": "2026-11-06T14:00:00+08:00", "place": "幸福楼院门前", "mediators": ["赵德明"],
            "participants": ["王秀英", "张建华"], "account": "双方同意401修复防水", "on_site": True}
-AGREEMENT = {"form": "written", "reached_on": "2026-11-06", "terms": "401于11月20日前修复防水",
-             "clauses": [{"party_id": "p2", "obligation": "修复卫生间防水", "due_on": "2026-11-20"}]}
-FOLLOW_UP = {"visited_on": "2026-11-21", "visited_by": ["赵德明"], "note": "防水已修好", "fulfilled_clauses": [1]}
+# Dated from yesterday, so that no deadline of the agreement (its clause, the art. 33 reminder)
+# has passed and mediation's scheduler leaves the case alone while the test acts on it.
+REACHED_ON = date.today() - timedelta(days=1)
+AGREEMENT = {"form": "written", "reached_on": REACHED_ON.isoformat(), "terms": "401两周内修复防水",
+             "clauses": [{"party_id": "p2", "obligation": "修复卫生间防水",
+                          "due_on": (REACHED_ON + timedelta(days=14)).isoformat()}]}
+FOLLOW_UP = {"visited_on": REACHED_ON.isoformat(), "visited_by": ["赵德明"], "note": "防水已修好", "fulfilled_clauses": [1]}
 
 
 def eventually(check: Callable[[], object], what: str, timeout: float = 60.0) -> object:
