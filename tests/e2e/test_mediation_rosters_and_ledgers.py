@@ -151,7 +151,7 @@ def test_the_mediation_record_is_rows_and_the_books_form(platform, mediated):
     [row] = [row for row in rows["rows"] if row["dispute_id"] == mediated["case"]["id"]]
     assert (row["party_a"], row["party_b"], row["held_at"], row["mediators"]) == (
         "王秀英", "张建华", "2026-11-06 14:00", "孙立新、周海燕")
-    assert row["result"].startswith("已达成协议；协议：401于11月20日前修复防水")
+    assert row["result"].startswith(f"已达成协议；协议：{AGREEMENT['terms']}")
     sheet = platform.gateway.get(ledger("mediation_record"), params={"format": "xlsx"}, headers=worker)
     assert sheet.headers["content-type"] == XLSX_MEDIA_TYPE
     cells = sheet_rows(sheet.content)
