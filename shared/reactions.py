@@ -77,3 +77,31 @@ class EventsClient:
 
 def replica_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def reactions_of(
+    service: str,
+    source: str,
+    source_url: str,
+    store: Any,
+    redis: Any,
+    react: Callable[[Envelope], Awaitable[None]],
+    settings: Any,
+    replica: str,
+) -> tuple[ReactionConsumer, EventsClient]:
+    """`service`'s reactions to `source`'s events: the consumer of `fz:{<source>}:events`
+    (group `<service>.reactions`), catching up from `source`'s `GET /events` at
+    `source_url` when Redis lacks the history; and that client, to close."""
+    client = EventsClient(service, {source: source_url}, settings.secret)
+    consumer = ReactionConsumer(
+        f"{service}.reactions",
+        store.engine,
+        redis,
+        react,
+        (source,),
+        replica=replica,
+        max_deliveries=settings.max_deliveries,
+        claim_idle_ms=settings.claim_idle_ms,
+        fetch_events=client.fetch_events,
+    )
+    return consumer, client

@@ -17,12 +17,11 @@ from shared.contracts.intake_reports import ReplyToReporter, report_stream
 from shared.contracts.mediation import DisputeClosed
 from shared.events import CommandContext, Envelope
 from shared.eventstore import ConcurrencyConflict, EventStore
-from shared.reactions import EventsClient, ReactionConsumer
+from shared.reactions import EventsClient, ReactionConsumer, reactions_of
 
 log = logging.getLogger(__name__)
 
-CONSUMER = "intake.reactions"
-SOURCES = ("mediation",)
+CONSUMER = "intake.reactions"  # as `reactions_of` names it
 ACTOR = "service:intake"
 
 REPLIES: dict[str, str] = {
@@ -71,18 +70,7 @@ async def react(store: EventStore, envelope: Envelope) -> None:
 
 
 def reactions_consumer(store: EventStore, redis, settings, replica: str) -> tuple[ReactionConsumer, EventsClient]:  # noqa: ANN001
-    """The consumer of `fz:{mediation}:events` (group `intake.reactions`), catching up from
-    mediation's `GET /events` when Redis lacks the history."""
-    client = EventsClient("intake", {"mediation": settings.mediation_url}, settings.secret)
-    consumer = ReactionConsumer(
-        CONSUMER,
-        store.engine,
-        redis,
-        lambda envelope: react(store, envelope),
-        SOURCES,
-        replica=replica,
-        max_deliveries=settings.max_deliveries,
-        claim_idle_ms=settings.claim_idle_ms,
-        fetch_events=client.fetch_events,
+    """The consumer of `fz:{mediation}:events` (group `intake.reactions`)."""
+    return reactions_of(
+        "intake", "mediation", settings.mediation_url, store, redis, lambda envelope: react(store, envelope), settings, replica
     )
-    return consumer, client

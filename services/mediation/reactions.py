@@ -17,12 +17,11 @@ from shared.contracts.intake_reports import ReportTriaged
 from shared.contracts.mediation_requests import Party, RegisterDispute
 from shared.eventstore import EventStore
 from shared.events import CommandContext, Envelope
-from shared.reactions import EventsClient, ReactionConsumer
+from shared.reactions import EventsClient, ReactionConsumer, reactions_of
 
 log = logging.getLogger(__name__)
 
-CONSUMER = "mediation.reactions"
-SOURCES = ("intake",)
+CONSUMER = "mediation.reactions"  # as `reactions_of` names it
 ACTOR = "service:mediation"
 SCREENING_CATEGORY = "99"
 """其他纠纷: the mediator learns the real category in the investigation."""
@@ -75,18 +74,7 @@ async def react(store: EventStore, envelope: Envelope) -> None:
 
 
 def reactions_consumer(store: EventStore, redis, settings, replica: str) -> tuple[ReactionConsumer, EventsClient]:  # noqa: ANN001
-    """The consumer of `fz:{intake}:events` (group `mediation.reactions`), catching up from
-    intake's `GET /events` when Redis lacks the history."""
-    client = EventsClient("mediation", {"intake": settings.intake_url}, settings.secret)
-    consumer = ReactionConsumer(
-        CONSUMER,
-        store.engine,
-        redis,
-        lambda envelope: react(store, envelope),
-        SOURCES,
-        replica=replica,
-        max_deliveries=settings.max_deliveries,
-        claim_idle_ms=settings.claim_idle_ms,
-        fetch_events=client.fetch_events,
+    """The consumer of `fz:{intake}:events` (group `mediation.reactions`)."""
+    return reactions_of(
+        "mediation", "intake", settings.intake_url, store, redis, lambda envelope: react(store, envelope), settings, replica
     )
-    return consumer, client

@@ -11,8 +11,8 @@ party's explicit refusal ends mediation at once (People's Mediation Law art. 17)
 
 Events hold plain values and check nothing: the commands and the domain checked them
 before they were stored, and replaying history must never fail. Parties are residents of
-intake's registry (`resident_id`) where known, or named outsiders; no field records
-anyone's religion or belief. Mediation is free of charge (art. 4): there is no fee field.
+intake's registry (`resident_id`) where known, or named outsiders. Mediation is free
+of charge (art. 4): there is no fee field.
 """
 
 from __future__ import annotations

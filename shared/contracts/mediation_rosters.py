@@ -10,7 +10,7 @@ How often each took part in mediation (参与调解次数) is not kept on the ro
 counted from the cases' `MediationSessionHeld` events. A session names roster mediators by
 id (`mediator_ids`) and roster units by id (`unit_ids`) when known; a mediator named in a
 session only by name counts for the one active roster mediator of the community with that
-name (none when the name is ambiguous). No field records anyone's religion or belief.
+name (none when the name is ambiguous).
 """
 
 from __future__ import annotations
@@ -64,14 +64,8 @@ class RegisterMediator(Command):
     remarks: Note = None
 
 
-class ChangeMediator(Command):
+class ChangeMediator(RegisterMediator):
     """The roster entry as it now stands: every field is replaced (send the version in If-Match)."""
-
-    name: Name
-    sex: Sex
-    work_unit: WorkUnit = None
-    phone: Phone = None
-    remarks: Note = None
 
 
 class RegisterMediationUnit(Command):
@@ -83,13 +77,8 @@ class RegisterMediationUnit(Command):
     remarks: Note = None
 
 
-class ChangeMediationUnit(Command):
+class ChangeMediationUnit(RegisterMediationUnit):
     """The roster entry as it now stands: every field is replaced (send the version in If-Match)."""
-
-    unit_name: UnitName
-    person_responsible: Name
-    phone: Phone = None
-    remarks: Note = None
 
 
 class RemoveFromRoster(Command):
@@ -99,32 +88,26 @@ class RemoveFromRoster(Command):
 # -- events -----------------------------------------------------------------------------
 
 
-@event
-class MediatorRegistered(DomainEvent):
-    """`phone` is sealed; `phone_masked` is its masked form."""
+class _MediatorFields(DomainEvent):
+    """A mediator as recorded: `phone` is sealed; `phone_masked` is its masked form."""
 
+    mediator_id: str
+    name: str
+    sex: str
+    work_unit: str | None = None
+    phone: str | None = None
+    phone_masked: str | None = None
+    remarks: str | None = None
+
+
+@event
+class MediatorRegistered(_MediatorFields):
     event_type = "mediation.MediatorRegistered"
 
-    mediator_id: str
-    name: str
-    sex: str
-    work_unit: str | None = None
-    phone: str | None = None
-    phone_masked: str | None = None
-    remarks: str | None = None
-
 
 @event
-class MediatorChanged(DomainEvent):
+class MediatorChanged(_MediatorFields):
     event_type = "mediation.MediatorChanged"
-
-    mediator_id: str
-    name: str
-    sex: str
-    work_unit: str | None = None
-    phone: str | None = None
-    phone_masked: str | None = None
-    remarks: str | None = None
 
 
 @event
@@ -135,28 +118,25 @@ class MediatorRemoved(DomainEvent):
     reason: str | None = None
 
 
+class _UnitFields(DomainEvent):
+    """A unit sharing mediation duty as recorded: `phone` is sealed; `phone_masked` masked."""
+
+    unit_id: str
+    unit_name: str
+    person_responsible: str
+    phone: str | None = None
+    phone_masked: str | None = None
+    remarks: str | None = None
+
+
 @event
-class MediationUnitRegistered(DomainEvent):
+class MediationUnitRegistered(_UnitFields):
     event_type = "mediation.MediationUnitRegistered"
 
-    unit_id: str
-    unit_name: str
-    person_responsible: str
-    phone: str | None = None
-    phone_masked: str | None = None
-    remarks: str | None = None
-
 
 @event
-class MediationUnitChanged(DomainEvent):
+class MediationUnitChanged(_UnitFields):
     event_type = "mediation.MediationUnitChanged"
-
-    unit_id: str
-    unit_name: str
-    person_responsible: str
-    phone: str | None = None
-    phone_masked: str | None = None
-    remarks: str | None = None
 
 
 @event
