@@ -265,6 +265,7 @@ FIELD_MESSAGES: dict[str, Text] = {
     "party_sides": Text(
         "{label}须有甲乙双方（side 为 a 和 b）", "{label} must include a party on each side (a and b)"
     ),
+    "party_twice": Text("{label}中同一当事人编号出现了两次", "{label} lists the same party_id twice"),
     "reporter_form": Text(
         "{label}应填居民编号，或姓名加联系电话；匿名反映请不填{label}",
         "{label} needs a resident_id, or a name with a phone; leave {label} out for an anonymous report",

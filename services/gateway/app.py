@@ -21,6 +21,7 @@ from services.gateway.care_api import CareController
 from services.gateway.auth import openapi_security_schemes
 from services.gateway.codelists_api import code_list_route
 from services.gateway.disputes_api import disputes_router
+from services.gateway.street_disputes_api import street_disputes_router
 from services.gateway.rosters_api import roster_routers
 from services.gateway.forward import ServiceClient
 from services.gateway.households_api import HouseholdsController
@@ -134,6 +135,7 @@ def create_api(settings: GatewaySettings) -> Litestar:
             ScorecardController,
             ProfileController,
             disputes_router,
+            street_disputes_router,
             *roster_routers,
         ],
         metrics=metrics,

@@ -3,7 +3,9 @@ go to mediation; reads come from the gateway's read model, built from mediation'
 
 Community workers, the community head and its mediators write in their community; whoever
 sees a community reads (a street officer every community of the street, the auditor its
-own). Scope is checked before the body (dependencies run before Litestar validates
+own). A street officer of the community's street also acts on a case: takes over or assigns
+back one the community transferred, then mediates those the street took over (mediation
+decides whose turn it is). Scope is checked before the body (dependencies run before Litestar validates
 `data`): out of scope is 403 for the collection and 404 for a case.
 """
 
@@ -22,9 +24,11 @@ from services.gateway.http11 import Answer
 from services.gateway.scope import check_collection, check_record, writable_collection_by, writable_record_by
 from services.gateway.settings import GatewaySettings
 from services.gateway.views import disputes as view
-from shared.contracts.mediation import OUTCOMES, STATUSES, can_write_disputes
+from shared.contracts.mediation import OUTCOMES, STATUSES, can_work_on_disputes, can_write_disputes
 from shared.contracts.mediation_requests import (
     AcceptDispute,
+    AmendDispute,
+    AssignBackDispute,
     CloseDispute,
     RecordAgreement,
     RecordFollowUp,
@@ -33,6 +37,7 @@ from shared.contracts.mediation_requests import (
     RefuseMediation,
     RegisterDispute,
     Source,
+    TakeOverDispute,
     TransferDispute,
 )
 from shared.problems import ProblemError
@@ -51,7 +56,7 @@ Settings = NamedDependency[GatewaySettings]
 InScope = NamedDependency[None]
 
 WRITE_COLLECTION = {"in_scope": Provide(writable_collection_by(can_write_disputes))}
-WRITE_RECORD = {"in_scope": Provide(writable_record_by(can_write_disputes))}
+ACT_ON_RECORD = {"in_scope": Provide(writable_record_by(can_work_on_disputes))}
 
 
 @post("/", summary="Register a dispute (纠纷登记): parties, source, category, cause", status_code=201,
@@ -103,7 +108,7 @@ def _action(name: str, summary: str, command: type):
     """`POST …/{dispute_id}/{name}` with `command` as its body, forwarded to mediation."""
 
     @post(f"/{{dispute_id:str}}/{name}", summary=f"{summary} (send the version in If-Match)", status_code=200,
-          dependencies=WRITE_RECORD, operation_id=f"mediation_case_{name.replace('-', '_')}")
+          dependencies=ACT_ON_RECORD, operation_id=f"mediation_case_{name.replace('-', '_')}")
     async def action(
         request: Request, community_id: FromPath[str], dispute_id: FromPath[str], data: JSONBody[command],  # type: ignore[valid-type]
         identity: Caller, gateway_engine: GatewayEngine, services: Services, settings: Settings, in_scope: InScope,
@@ -129,6 +134,12 @@ ACTIONS = (
     ("transfer", "Mediation failed: transfer to the street's grand-mediation centre (移送街道)", TransferDispute),
     ("refuse", "A party refuses mediation: it must not go ahead, the case closes (law art. 17)", RefuseMediation),
     ("close", "Close and file the case (结案归档)", CloseDispute),
+    ("amend", "Correct what the case records: category, cause, parties (named, added, removed) or place (更正案情)",
+     AmendDispute),
+    ("take-over", "Street officers: take the transferred case over; the street centre mediates it from now (街道接手)",
+     TakeOverDispute),
+    ("assign-back", "Street officers: assign the case back to the community, with instructions; it counts as "
+     "assigned by the street centre and waits to be accepted (街道交办)", AssignBackDispute),
 )
 
 disputes_router = Router(

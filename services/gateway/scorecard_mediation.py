@@ -2,8 +2,9 @@
 
 - `open_cases`: cases not yet closed (a transferred case stays open until closed);
 - `cases_past_deadline`: open cases with a step overdue now (`…Overdue` not yet resolved);
-- `resolved_locally` and `transferred`: cases that ended in an agreement, and those sent to
-  the street's grand-mediation centre (closed or not);
+- `resolved_locally` and `transferred`: cases that ended in an agreement in the community,
+  and those sent to the street's grand-mediation centre (closed or not) that the street did
+  not assign back since;
 - `agreements_awaiting_follow_up`: agreed cases with no follow-up visit yet, or with a
   clause not yet fulfilled;
 - `repeat_dispute_flags`: cases registered within the last 12 months flagged as a repeat
@@ -63,7 +64,7 @@ async def zero_escalation(engine: AsyncEngine, community_id: str, now: datetime)
         "open_cases": len(open_cases),
         "cases_past_deadline": len(late),
         "resolved_locally": sum(document["outcome"] == "resolved" for document in documents),
-        "transferred": sum(document["transfer"] is not None for document in documents),
+        "transferred": sum(_with_the_street(document) for document in documents),
         "agreements_awaiting_follow_up": len(awaiting),
         "repeat_dispute_flags": len(repeats),
         "breaches": {
@@ -72,6 +73,13 @@ async def zero_escalation(engine: AsyncEngine, community_id: str, now: datetime)
             "repeat_disputes": repeats,
         },
     }
+
+
+def _with_the_street(document: dict[str, Any]) -> bool:
+    """Transferred, and not assigned back to the community after its last transfer."""
+    transfer = document["transfer"]
+    assignments = document.get("assigned_back") or ()
+    return transfer is not None and not any(assignment["at"] > transfer["at"] for assignment in assignments)
 
 
 def _case(document: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from shared.contracts.mediation import (
     DisputeRegistered,
     dispute_stream,
 )
+from shared.contracts.mediation_changes import DisputeAssignedBack, DisputeTakenOver
 from shared.contracts.mediation_deadlines import (
     ACCEPT_STEP,
     CLAUSE_STEP,
@@ -86,7 +87,11 @@ def rules(deadline_policy: DeadlinePolicy) -> DeadlineRules:
         return [due(envelope, ACCEPT_STEP)]
 
     def accepted(envelope: Envelope) -> list[DeadlineChange]:
+        """Also a street officer's take-over: the street's mediation runs to the same clock."""
         return [*meets(envelope), due(envelope, FIRST_SESSION_STEP), due(envelope, RESOLUTION_STEP)]
+
+    def assigned_back(envelope: Envelope) -> list[DeadlineChange]:
+        return [*meets(envelope), due(envelope, ACCEPT_STEP)]
 
     def agreed(envelope: Envelope) -> list[DeadlineChange]:
         took_effect = day_start(date.fromisoformat(envelope.data["reached_on"]))
@@ -107,6 +112,8 @@ def rules(deadline_policy: DeadlinePolicy) -> DeadlineRules:
     table.update({
         DisputeRegistered.event_type: registered,
         DisputeAccepted.event_type: accepted,
+        DisputeTakenOver.event_type: accepted,
+        DisputeAssignedBack.event_type: assigned_back,
         AgreementReached.event_type: agreed,
         DisputeDeadlineOverdue.event_type: overdue,
         JudicialConfirmationReminded.event_type: lambda _: [Missed(REMINDER_STEP)],

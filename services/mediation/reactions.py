@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 CONSUMER = "mediation.reactions"  # as `reactions_of` names it
 ACTOR = "service:mediation"
 SCREENING_CATEGORY = "99"
-"""其他纠纷: the mediator learns the real category in the investigation."""
+"""其他纠纷: the mediator learns the real category in the investigation and records it (`…/amend`)."""
 UNKNOWN_PARTY = "待查明"
 
 

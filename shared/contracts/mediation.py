@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from shared.codelists import code_list
+from shared.contracts.mediation_changes import CHANGE_EVENTS, COMMUNITY, changed_document
+from shared.contracts.mediation_records import ClauseRecord, PartyRecord, PlaceRecord
 from shared.events import DomainEvent, Envelope, event
-from shared.identity import COMMUNITY_HEAD, COMMUNITY_WORKER, MEDIATOR, Identity
+from shared.identity import COMMUNITY_HEAD, COMMUNITY_WORKER, MEDIATOR, STREET_OFFICER, Identity
 
 # Where a case came from (来源), as the book's flow chart names them.
 SOURCES: dict[str, tuple[str, str]] = {
@@ -41,6 +41,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "in_mediation": ("调解中", "in mediation"),
     "agreed": ("已达成协议", "agreement reached"),
     "transferred": ("已移送街道", "transferred to the street centre"),
+    "taken_over": ("街道已接手", "taken over by the street centre"),
     "closed": ("已结案归档", "closed and filed"),
 }
 
@@ -49,6 +50,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "resolved": ("调解成功", "resolved by agreement"),
     "transferred": ("移送街道调处", "transferred to the street centre"),
     "refused": ("当事人拒绝调解", "a party refused mediation"),
+    "resolved_by_street": ("街道调处成功", "resolved by agreement at the street centre"),
+    "street_mediation_failed": ("街道调解不成", "the street centre's mediation failed"),
 }
 
 AGREEMENT_FORMS: dict[str, tuple[str, str]] = {
@@ -70,6 +73,18 @@ def can_write_disputes(identity: Identity, community_id: str) -> bool:
     return identity.has_role(*MEDIATION_WRITERS) and identity.can_see(community_id)
 
 
+def can_act_for_street(identity: Identity, community_id: str) -> bool:
+    """A street officer of the community's street: takes over or assigns back the cases
+    the community transferred, and mediates those it took over."""
+    return identity.has_role(STREET_OFFICER) and identity.can_see(community_id)
+
+
+def can_work_on_disputes(identity: Identity, community_id: str) -> bool:
+    """May act on a case at all; the case itself says whether the community or the street
+    handles it now (`services.mediation.domain.disputes`)."""
+    return can_write_disputes(identity, community_id) or can_act_for_street(identity, community_id)
+
+
 def category_label(code: str) -> str:
     return code_list("dispute_category")[code].name_zh
 
@@ -79,35 +94,6 @@ def dispute_stream(dispute_id: str) -> str:
 
 
 # -- events -----------------------------------------------------------------------------
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class PartyRecord(_Record):
-    """A party: `side` a (甲) or b (乙); a resident of the registry, a named outsider, or both
-    (the name as the case records it)."""
-
-    party_id: str
-    side: str
-    resident_id: str | None = None
-    name: str | None = None
-    remarks: str | None = None
-
-
-class PlaceRecord(_Record):
-    compound: str
-    building: str | None = None
-
-
-class ClauseRecord(_Record):
-    """One obligation of an agreement: who (a party of the case), what, and by when."""
-
-    clause_no: int
-    party_id: str
-    obligation: str
-    due_on: date
 
 
 @event
@@ -254,6 +240,7 @@ DISPUTE_EVENTS = (
     DisputeTransferred,
     MediationRefused,
     DisputeClosed,
+    *CHANGE_EVENTS,
 )
 
 
@@ -279,6 +266,7 @@ def dispute_document(document: dict[str, Any] | None, envelope: Envelope) -> dic
             "public": data.get("public", False),
             "remarks": data.get("remarks"),
             "status": "registered",
+            "handled_by": COMMUNITY,
             "outcome": None,
             "mediators": [],
             "accepted_at": None,
@@ -322,7 +310,12 @@ def dispute_document(document: dict[str, Any] | None, envelope: Envelope) -> dic
         document = {**document, "status": "closed", "outcome": data["outcome"],
                     "closed": {**_without_id(data), "at": at}}
     else:
-        return document
+        changed = changed_document(document, envelope)
+        if changed is None:
+            return document
+        document = changed
+        document["source_label"] = SOURCES[document["source"]][0]
+        document["category_label"] = category_label(document["category"])
     document["status_label"] = STATUSES[document["status"]][0]
     document["version"] = envelope.version
     document["updated_at"] = at

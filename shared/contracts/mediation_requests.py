@@ -182,3 +182,50 @@ class CloseDispute(Command):
     """卷宗号: where the file is archived."""
     remarks: Note = None
     """Required when an agreement is closed with clauses unfulfilled (say why)."""
+
+
+class TakeOverDispute(Command):
+    """A street officer takes the transferred case over (接手): the street centre mediates it."""
+
+    remarks: Note = None
+
+
+class AssignBackDispute(Command):
+    """A street officer assigns the transferred case back to the community (交办)."""
+
+    instructions: ShortText
+    """交办意见: what the street asks the community to do."""
+    remarks: Note = None
+
+
+class AmendedParty(Party):
+    party_id: PartyId | None = None
+    """A party the case already has (p1, p2 …), to keep and correct; none for a new one."""
+
+
+def _distinct_ids(parties: list[AmendedParty]) -> list[AmendedParty]:
+    ids = [party.party_id for party in parties if party.party_id]
+    if len(ids) != len(set(ids)):
+        raise PydanticCustomError("party_twice", "a party_id is listed twice")
+    return parties
+
+
+class AmendDispute(Command):
+    """What the case learned since it was registered; give only what changes."""
+
+    category: DisputeCategory | None = None
+    dispute_cause: LongText | None = None
+    parties: Annotated[
+        list[AmendedParty], Field(min_length=2, max_length=MAX_PARTIES), AfterValidator(_both_sides),
+        AfterValidator(_distinct_ids),
+    ] | None = None
+    """The whole list as it should stand: a party left out is no longer a party of the case."""
+    place: Place | None = None
+    reason: Note = None
+    """Why (e.g. 调查查明当事人身份)."""
+
+    @model_validator(mode="after")
+    def _something(self) -> AmendDispute:
+        if all(getattr(self, name) is None for name in ("category", "dispute_cause", "parties", "place")):
+            raise PydanticCustomError("empty_change", "give at least one of category, dispute_cause, parties, place")
+        return self

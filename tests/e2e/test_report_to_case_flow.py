@@ -28,6 +28,14 @@ REACHED_ON = date.today() - timedelta(days=1)
 AGREEMENT = {"form": "written", "reached_on": REACHED_ON.isoformat(), "terms": "401两周内修复防水",
              "clauses": [{"party_id": "p2", "obligation": "修复卫生间防水",
                           "due_on": (REACHED_ON + timedelta(days=14)).isoformat()}]}
+# The investigation finds out who the other party is and what kind of dispute it is: the case
+# opened from the report named them 待查明 and filed it under 其他纠纷.
+NAMED_AFTER_INVESTIGATION = {
+    "category": "02",
+    "parties": [{"party_id": "p1", "side": "a", "resident_id": "r-wangxiuying", "name": "王秀英"},
+                {"party_id": "p2", "side": "b", "name": "张建华", "remarks": "3栋401租户"}],
+    "reason": "调查查明对方当事人",
+}
 FOLLOW_UP = {"visited_on": REACHED_ON.isoformat(), "visited_by": ["赵德明"], "note": "防水已修好", "fulfilled_clauses": [1]}
 
 
@@ -102,6 +110,7 @@ def test_a_report_triaged_as_a_dispute_becomes_a_case_whose_closing_replies_to_t
     steps = [
         ("mediator", "accept", {"mediators": ["赵德明"]}, "accepted"),
         ("mediator", "investigations", INVESTIGATION, "investigating"),
+        ("mediator", "amend", NAMED_AFTER_INVESTIGATION, "investigating"),
         ("mediator", "sessions", SESSION, "in_mediation"),
         ("mediator", "agreement", AGREEMENT, "agreed"),
         ("community_worker", "follow-ups", FOLLOW_UP, "agreed"),
@@ -113,6 +122,7 @@ def test_a_report_triaged_as_a_dispute_becomes_a_case_whose_closing_replies_to_t
         assert (answer.status_code, answer.json().get("status")) == (200, status), (action, answer.text)
         case = answer.json()
     assert case["outcome"] == "resolved"
+    assert (case["category_label"], case["parties"][1]["name"]) == ("邻里纠纷", "张建华")
 
     def replied():
         answer = platform.gateway.get(f"{reports}/{report['id']}", headers=worker).json()

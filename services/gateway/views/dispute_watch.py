@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.views.disputes import disputes
 from shared.contracts.mediation import DisputeRegistered
+from shared.contracts.mediation_changes import DisputeDetailsAmended
 from shared.contracts.mediation_deadlines import (
     DisputeDeadlineOverdue,
     DisputeDeadlineOverdueResolved,
@@ -60,7 +61,8 @@ async def project_deadlines(conn: AsyncConnection, envelopes: Sequence[Envelope]
             entry = {"step": data["step"], "clause_no": data.get("clause_no"),
                      "label": step_label(data["step"], data.get("clause_no")),
                      "due_at": data["due_at"], "at": at, "resolved_at": None}
-            if not any(_same(old, entry) for old in watched["overdue"]):
+            # A step may go overdue again once the street hands the case over or back.
+            if not any(_same(old, entry) and not old["resolved_at"] for old in watched["overdue"]):
                 watched["overdue"] = [*watched["overdue"], entry]
         elif envelope.type == DisputeDeadlineOverdueResolved.event_type:
             watched["overdue"] = [
@@ -157,6 +159,7 @@ async def flag_repeats(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> 
 
 PROJECTORS = {
     DisputeRegistered.event_type: [flag_repeats],
+    DisputeDetailsAmended.event_type: [flag_repeats],
     DisputeDeadlineOverdue.event_type: [project_deadlines],
     DisputeDeadlineOverdueResolved.event_type: [project_deadlines],
     JudicialConfirmationReminded.event_type: [project_deadlines],

@@ -54,7 +54,7 @@ async def project_disputes(conn: AsyncConnection, envelopes: Sequence[Envelope])
                 "document": document,
             },
             key=("id",),
-            update=("status", "outcome", "version", "document"),
+            update=("status", "outcome", "source", "category", "version", "document"),
         )
 
 
@@ -76,7 +76,7 @@ async def wait_for_dispute(
 
 async def list_disputes(
     engine: AsyncEngine,
-    community_id: str,
+    community_id: str | Sequence[str],
     *,
     limit: int,
     cursor: str | None,
@@ -84,10 +84,13 @@ async def list_disputes(
     category: str | None = None,
     source: str | None = None,
     outcome: str | None = None,
+    handled_by: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first; `cursor` continues after the last row of the previous page."""
+    """Newest first, of one community or several (a street's); `cursor` continues after the
+    last row of the previous page."""
+    communities = [community_id] if isinstance(community_id, str) else list(community_id)
     query = select(disputes.c.document, disputes.c.created_at, disputes.c.id).where(
-        disputes.c.community_id == community_id
+        disputes.c.community_id.in_(communities)
     )
     for column, value in (
         (disputes.c.status, status),
@@ -97,6 +100,8 @@ async def list_disputes(
     ):
         if value is not None:
             query = query.where(column == value)
+    if handled_by is not None:
+        query = query.where(disputes.c.document["handled_by"].as_string() == handled_by)
     async with engine.connect() as conn:
         rows = (await conn.execute(newest_first(query, disputes, cursor, limit))).all()
     shown, next_cursor = page(rows, limit)

@@ -8,14 +8,17 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from services.mediation.api.common import caller, expected_version, problem_for, record
+from services.mediation.api.common import acting_caller, caller, expected_version, problem_for, record
 from services.mediation.domain import DomainError
+from services.mediation.domain import dispute_changes as changes
 from services.mediation.domain import disputes as domain
 from services.mediation.handlers import VersionMismatch
 from services.mediation.handlers import disputes as handlers
 from services.mediation.handlers import rosters as roster_handlers
 from shared.contracts.mediation_requests import (
     AcceptDispute,
+    AmendDispute,
+    AssignBackDispute,
     CloseDispute,
     RecordAgreement,
     RecordFollowUp,
@@ -23,10 +26,12 @@ from shared.contracts.mediation_requests import (
     RecordSession,
     RefuseMediation,
     RegisterDispute,
+    TakeOverDispute,
     TransferDispute,
 )
 from shared.events import CommandContext
 from shared.eventstore import EventStore
+from shared.identity import Identity
 
 PATH = "/communities/{community_id:str}/disputes"
 ONE = PATH + "/{dispute_id:str}"
@@ -64,8 +69,7 @@ async def get_dispute(
     return record(state.document, state.version, 200)
 
 
-async def _act(request: Request, community_id: str, dispute_id: str, store: EventStore, if_match: str | None, decide):
-    identity = caller(request, community_id, writes=True)
+async def _act(identity: Identity, community_id: str, dispute_id: str, store: EventStore, if_match: str | None, decide):
     version = expected_version(if_match)
     context = CommandContext.new(community_id, identity.subject)
     try:
@@ -76,7 +80,7 @@ async def _act(request: Request, community_id: str, dispute_id: str, store: Even
 
 
 def _action(name: str, summary: str, command: type, decide):
-    """`POST …/{dispute_id}/{name}` with `command` as its body; `decide(state, id, community, body)`."""
+    """`POST …/{dispute_id}/{name}` with `command` as its body; `decide(state, id, community, body, actor)`."""
 
     @post(ONE + "/" + name, summary=summary + " (send the version in If-Match)", tags=["disputes"], status_code=200,
           operation_id=f"dispute_{name.replace('-', '_')}")
@@ -84,15 +88,15 @@ def _action(name: str, summary: str, command: type, decide):
         request: Request, community_id: FromPath[str], dispute_id: FromPath[str], data: JSONBody[command],  # type: ignore[valid-type]
         store: NamedDependency[EventStore], if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
+        identity, by = acting_caller(request, community_id)
         if isinstance(data, RecordSession):  # the roster ids it names are checked first
-            caller(request, community_id, writes=True)
             try:
                 await roster_handlers.check_session(store, community_id, data)
             except DomainError as error:
                 raise problem_for(error) from error
         return await _act(
-            request, community_id, dispute_id, store, if_match,
-            lambda state: decide(state, dispute_id, community_id, data),
+            identity, community_id, dispute_id, store, if_match,
+            lambda state: decide(state, dispute_id, community_id, data, by),
         )
 
     return action
@@ -107,6 +111,10 @@ ACTIONS = (
     ("transfer", "Transfer to the street's grand-mediation centre (移送街道)", TransferDispute, domain.transfer),
     ("refuse", "A party refuses mediation: the case closes (art. 17)", RefuseMediation, domain.refuse),
     ("close", "Close and file the case (结案归档)", CloseDispute, domain.close),
+    ("amend", "Correct the category, cause, parties or place (更正案情)", AmendDispute, changes.amend),
+    ("take-over", "A street officer takes the transferred case over (街道接手)", TakeOverDispute, changes.take_over),
+    ("assign-back", "A street officer assigns the case back to the community (街道交办)", AssignBackDispute,
+     changes.assign_back),
 )
 
 routes = [register_dispute, get_dispute, *(_action(*action) for action in ACTIONS)]

@@ -19,6 +19,7 @@ from shared.contracts.mediation import (
     DisputeTransferred,
     MediationSessionHeld,
 )
+from shared.contracts.mediation_changes import DisputeAssignedBack, DisputeTakenOver
 from shared.contracts.mediation_deadlines import (
     ACCEPT_STEP,
     FIRST_FOLLOW_UP_STEP,
@@ -54,6 +55,8 @@ def steps_ended(kind: str, data: dict[str, Any]) -> list[str]:
     """The steps an event makes moot without meeting them: no longer watched, never resolved."""
     if kind == DisputeTransferred.event_type:
         return [FIRST_SESSION_STEP]
+    if kind == DisputeAssignedBack.event_type:  # from the street's mediation, if it took the case over
+        return [FIRST_SESSION_STEP, RESOLUTION_STEP]
     if kind == DisputeClosed.event_type:
         # A case refused before acceptance, or closed with clauses unfulfilled (remarks say why).
         clauses = [clause_step(number) for number in range(1, MAX_CLAUSES + 1)]
@@ -81,6 +84,14 @@ def ever_overdue(history: Iterable[Envelope]) -> set[tuple[str, int | None]]:
     }
 
 
+def since_last_handover(history: list[Envelope]) -> list[Envelope]:
+    """The case's history since the street took it over or assigned it back, if it did: the
+    steps start again there, and each may go overdue again once."""
+    handovers = (DisputeTakenOver.event_type, DisputeAssignedBack.event_type)
+    last = max((index for index, envelope in enumerate(history) if envelope.type in handovers), default=-1)
+    return history[last + 1:]
+
+
 def _reminded(history: Iterable[Envelope]) -> bool:
     return any(envelope.type == JudicialConfirmationReminded.event_type for envelope in history)
 
@@ -91,8 +102,8 @@ def _unmet(state: Dispute, step: str) -> bool:
         return state.status == "agreed" and clause_no in state.clauses and clause_no not in state.fulfilled
     return {
         ACCEPT_STEP: state.status == "registered",
-        FIRST_SESSION_STEP: state.status in ("accepted", "investigating"),
-        RESOLUTION_STEP: state.status in ("accepted", "investigating", "in_mediation"),
+        FIRST_SESSION_STEP: state.status in ("accepted", "taken_over", "investigating"),
+        RESOLUTION_STEP: state.status in ("accepted", "taken_over", "investigating", "in_mediation"),
         FIRST_FOLLOW_UP_STEP: state.status == "agreed" and state.follow_ups == 0,
     }.get(step, False)
 
@@ -111,7 +122,7 @@ def overdue(
         confirm_by = date.fromisoformat(str(agreement["judicial_confirmation_by"]))
         return [JudicialConfirmationReminded(dispute_id=dispute_id, confirm_by=confirm_by)]
     clause_no = clause_of(step)
-    if not _unmet(state, step) or (step, clause_no) in ever_overdue(history):
+    if not _unmet(state, step) or (step, clause_no) in ever_overdue(since_last_handover(history)):
         return []
     return [DisputeDeadlineOverdue(dispute_id=dispute_id, step=step, due_at=due_at, clause_no=clause_no)]
 
