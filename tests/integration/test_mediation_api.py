@@ -191,3 +191,23 @@ async def test_health_ready_metrics_and_schema_answer(client):
     assert sample in (await client.get("/metrics")).text
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert {"/communities/{community_id}/disputes", "/communities/{community_id}/disputes/{dispute_id}/follow-ups", "/events"} <= set(paths)
+
+
+async def test_the_street_centre_is_checked_again_behind_the_gateway(client):
+    """Only a street officer of the case's street takes it over; after that only the street acts on it."""
+    case = (await client.post(MIANZHOU, json=dispute(), headers=as_("community_worker"))).json()
+    for action, body in STEPS[:1] + [("transfer", {"reason": "社区调解未果"})]:
+        case = (await act(client, case, action, body)).json()
+    before = await event_count(client)
+    other_street = as_("street_officer", "c-changhong", username="gongqu_officer")
+    assert (await act(client, case, "take-over", {}, headers=other_street)).status_code == 404
+    assert (await act(client, case, "take-over", {}, headers=as_("mediator"))).status_code == 403
+    assert (await act(client, case, "take-over", {}, headers=as_("auditor"))).status_code == 403
+    assert await event_count(client) == before
+    officer = as_("street_officer", "c-mianzhou", "c-dongjin", username="street_officer")
+    taken = await act(client, case, "take-over", {"remarks": "街道接手"}, headers=officer)
+    assert (taken.status_code, taken.json()["handled_by"], taken.json()["taken_over"]["officer"]) == (
+        200, "street", "street_officer"), taken.text
+    refused = await act(client, taken.json(), "investigations", STEPS[1][1])
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert await event_count(client) == before + 1
