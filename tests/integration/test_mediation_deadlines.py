@@ -9,11 +9,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.mediation import deadlines as mediation_deadlines
+from services.mediation.domain import dispute_changes as changes
 from services.mediation.domain import disputes as domain
+from services.mediation.domain.dispute_rules import Actor
 from services.mediation.handlers import disputes as handlers
 from shared.contracts.mediation import dispute_stream
 from shared.contracts.mediation_requests import (
     AcceptDispute,
+    AssignBackDispute,
     CloseDispute,
     RecordAgreement,
     RecordFollowUp,
@@ -21,6 +24,7 @@ from shared.contracts.mediation_requests import (
     RecordSession,
     RefuseMediation,
     RegisterDispute,
+    TakeOverDispute,
     TransferDispute,
 )
 from shared.deadlines import CHINA, DeadlineTracker, ManualClock, deadlines
@@ -65,10 +69,13 @@ async def register(store, dispute_id="d-leak") -> str:
     return dispute_id
 
 
-async def do(store, dispute_id: str, decide, command) -> None:
+async def do(store, dispute_id: str, decide, command, by: Actor = domain.COMMUNITY_ACTOR) -> None:
     version = await store.stream_version(dispute_stream(dispute_id))
-    await handlers.act(store, dispute_id, version, lambda state: decide(state, dispute_id, MIANZHOU, command), context())
+    await handlers.act(store, dispute_id, version, lambda state: decide(state, dispute_id, MIANZHOU, command, by), context())
     await until_all_visible(store)
+
+
+OFFICER = Actor("street", "street_officer")
 
 
 async def to_mediation(store, dispute_id="d-leak") -> None:
@@ -237,3 +244,30 @@ async def test_a_refused_case_is_watched_no_more(store, clock):
     clock.advance(timedelta(days=90))
     await a_scheduler(store, clock).run_once()
     assert await history(store) == [("MediationRefused",), ("DisputeClosed",)]
+
+
+async def transferred(store, scheduler, clock) -> None:
+    await register(store)
+    clock.advance(timedelta(days=3, minutes=1))
+    await scheduler.run_once()  # accepted late: the accept step was overdue once already
+    await do(store, "d-leak", domain.accept, AcceptDispute(mediators=["赵德明"]))
+    await do(store, "d-leak", domain.transfer, TransferDispute(reason="双方分歧大"))
+
+
+async def test_a_case_assigned_back_must_be_accepted_again_within_3_days(store, clock):
+    scheduler = a_scheduler(store, clock)
+    await transferred(store, scheduler, clock)
+    await do(store, "d-leak", changes.assign_back, AssignBackDispute(instructions="请社区再次调解"), OFFICER)
+    clock.advance(timedelta(days=3))
+    await scheduler.run_once()
+    await scheduler.run_once()
+    assert (await history(store))[-2:] == [("DisputeAssignedBack",), ("DisputeDeadlineOverdue", "accept")]
+
+
+async def test_a_case_the_street_took_over_has_its_first_session_due_within_10_days_of_the_take_over(store, clock):
+    scheduler = a_scheduler(store, clock)
+    await transferred(store, scheduler, clock)
+    await do(store, "d-leak", changes.take_over, TakeOverDispute(), OFFICER)
+    clock.advance(timedelta(days=10, minutes=1))
+    await scheduler.run_once()
+    assert (await history(store))[-2:] == [("DisputeTakenOver",), ("DisputeDeadlineOverdue", "first_session")]
