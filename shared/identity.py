@@ -59,6 +59,12 @@ class Identity(BaseModel):
     community_ids: tuple[str, ...]
     all_communities: bool = False
     duties: tuple[str, ...] = ()
+    display_name: str = ""
+    """The user's name as records show it (张志强); empty for services and older gateways."""
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
 
     @property
     def is_service(self) -> bool:

@@ -113,6 +113,7 @@ def identity_for(user: User, org: OrgChart) -> Identity:
     return Identity(
         subject=user.id,
         username=user.username,
+        display_name=user.display_name,
         roles=(user.role,) if known_role else (),
         district_id=district_id,
         street_ids=street_ids,

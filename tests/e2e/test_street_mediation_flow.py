@@ -40,7 +40,7 @@ def test_the_street_takes_a_transferred_case_over_and_mediates_it_to_the_end(pla
     taken = act(platform, "street_officer", case, "take-over", {"remarks": "街道大调解中心接手"})
     assert taken.status_code == 200, taken.text
     case = taken.json()
-    assert (case["status"], case["handled_by"], case["taken_over"]["officer"]) == ("taken_over", "street", "street_officer")
+    assert (case["status"], case["handled_by"], case["taken_over"]["officer"]) == ("taken_over", "street", "张志强")
     assert case["id"] in ids(street_cases(platform, handled_by="street"))
     assert case["id"] not in ids(street_cases(platform, status="transferred"))
 

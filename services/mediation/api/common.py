@@ -33,4 +33,4 @@ def acting_caller(request: Request, community_id: str) -> tuple[Identity, Actor]
     for the street centre, anyone else for the community; the case decides whether it is theirs."""
     identity = checked_caller(request, community_id, writes=True, may_write=can_work_on_disputes)
     street = can_act_for_street(identity, community_id) and not can_write_disputes(identity, community_id)
-    return identity, Actor(STREET if street else COMMUNITY, identity.username)
+    return identity, Actor(STREET if street else COMMUNITY, identity.shown_name)
