@@ -75,10 +75,10 @@ def open_steps(
 
     steps = []
     if status == "registered":
-        steps.append(step(ACCEPT_STEP, policy.due(community_id, ACCEPT_STEP, _moment(document["created_at"]))))
+        steps.append(step(ACCEPT_STEP, policy.due(community_id, ACCEPT_STEP, datetime.fromisoformat(document["created_at"]))))
     for name, statuses in STARTED_BY_ACCEPTANCE.items():
         if status in statuses and document.get("accepted_at"):
-            steps.append(step(name, policy.due(community_id, name, _moment(document["accepted_at"]))))
+            steps.append(step(name, policy.due(community_id, name, datetime.fromisoformat(document["accepted_at"]))))
     agreement = document.get("agreement")
     if status == "agreed" and agreement:
         if not document["follow_ups"] and agreed_at is not None:
@@ -145,7 +145,3 @@ def _item(document: dict[str, Any], step: dict[str, Any], names: dict[tuple[str,
         item.update(clause_no=clause["clause_no"], obligation=clause["obligation"], due_on=clause["due_on"],
                     party_id=clause["party_id"], party=names.get((case_id, clause["party_id"])))
     return item
-
-
-def _moment(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)

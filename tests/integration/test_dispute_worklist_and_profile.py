@@ -155,6 +155,9 @@ async def test_an_overdue_accept_and_a_clause_due_soon_are_items_by_name_and_a_t
     assert [(item["kind"], item.get("clause_no")) for item in coming if item["id"] == "d-agreed"] == [
         ("dispute_clause", 1), ("dispute_first_follow_up", None), ("dispute_judicial_confirmation", None),
         ("dispute_clause", 2)]  # earliest due first
+    window_closed = await items(store.engine, MIANZHOU, later + timedelta(days=31), later + timedelta(days=38), POLICY)
+    assert sorted((item["kind"], item["overdue"]) for item in window_closed if item["id"] == "d-agreed") == [
+        ("dispute_clause", False), ("dispute_clause", True), ("dispute_first_follow_up", True)]  # no art. 33 window: it has closed
 
 
 async def test_a_residents_cases_come_from_the_party_index_and_a_rebuild_fills_it_again(store):
