@@ -1,4 +1,5 @@
-"""The scorecard and the worklist, computed from the read models: intake's part so far.
+"""The scorecard and the worklist, computed from the read models (mediation's parts in
+`scorecard_mediation` and `worklist_mediation`).
 
 "Surveyed" means a household registered or visited within its revisit period (a year by
 default, per-community policy): every household whose revisit has not gone overdue. The
@@ -14,10 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.gateway import scorecard_mediation
+from services.gateway import scorecard_mediation, worklist_mediation
 from services.gateway.views import care
 from services.gateway.views.reports import reports
 from shared.contracts.intake_care import CONTACT_STEP, REVISIT_STEP
+from shared.deadlines import DeadlinePolicy
 
 EXCERPT_LENGTH = 30
 OPEN_STEPS = {"reported": ("triage", "reply"), "triaged": ("reply",)}
@@ -80,8 +82,10 @@ def rolled_up(scorecards: list[dict[str, Any]], names: dict[str, str], now: date
     }
 
 
-async def worklist(engine: AsyncEngine, community_id: str, now: datetime, within: timedelta) -> list[dict[str, Any]]:
-    """Intake's items overdue or due by `now + within`, earliest due first."""
+async def worklist(
+    engine: AsyncEngine, community_id: str, now: datetime, within: timedelta, mediation_policy: DeadlinePolicy
+) -> list[dict[str, Any]]:
+    """Intake's and mediation's items overdue or due by `now + within`, earliest due first."""
     horizon = now + within
     items = [
         {**_household(row, now), "kind": "household_revisit", "id": row["subject_id"]}
@@ -101,6 +105,7 @@ async def worklist(engine: AsyncEngine, community_id: str, now: datetime, within
                     "text_excerpt": _excerpt(document["text"]), "compound": document["place"]["compound"],
                     "due_at": due_at.isoformat(), "overdue": deadline["overdue"], "overdue_days": _days_late(due_at, now),
                 })
+    items += await worklist_mediation.items(engine, community_id, now, horizon, mediation_policy)
     return sorted(items, key=lambda item: (item["due_at"], item["kind"], item["id"]))
 
 

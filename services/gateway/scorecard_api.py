@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, Parameter
 
-from services.gateway import scorecard
+from services.gateway import scorecard, worklist_mediation
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.org import Community, recent_org_chart
 from services.gateway.scope import check_collection
@@ -31,6 +31,24 @@ Intake's part of the five "zero" figures, computed from events:
 
 Every breach is listed by name (household head, report excerpt, resident name) with its id,
 its deadline and `overdue_days`.
+"""
+
+
+WORKLIST_DESCRIPTION = """
+Every deadline overdue or falling due within `within_days`, earliest due first, each with its
+`kind`, the `id` of what it is about, `due_at`, `overdue` and `overdue_days`:
+
+- intake's: `household_revisit` (the household's head, compound, building), `elderly_contact`
+  (the resident), `report_triage` and `report_reply` (an excerpt of the report);
+- mediation's, for each case not yet closed (`id` the case): `dispute_accept`,
+  `dispute_first_session`, `dispute_resolution` (an agreement or a transfer),
+  `dispute_first_follow_up`, `dispute_clause` (each clause of the agreement not yet
+  fulfilled: `clause_no`, `obligation`, `due_on`, and the party who owes it, `party_id` and
+  `party`) and `dispute_judicial_confirmation` (the end of the 30 days in which the parties
+  may ask a court to confirm the agreement, art. 33: listed until it passes, never overdue);
+  each with the case's `parties` by name, `category` and `category_label`, `cause_excerpt`,
+  `compound`, `status`, `step_label` and `mediators`, the mediators designated, whom the item
+  is for (none yet before acceptance: the community's workers).
 """
 
 
@@ -73,9 +91,8 @@ class ScorecardController(Controller):
         communities = org.communities_of_district(identity.district_id)
         return {"district_id": identity.district_id, **await _rolled_up(gateway_engine, communities, settings)}
 
-    @get("/communities/{community_id:str}/worklist", summary="What is overdue or due soon, for whom",
-         description="Intake's items (household revisits, elderly contacts, report triage and reply) overdue or "
-                     "due within `within_days`, earliest due first.")
+    @get("/communities/{community_id:str}/worklist", summary="What is overdue or due soon, for whom: intake's and mediation's items",
+         description=WORKLIST_DESCRIPTION)
     async def worklist(
         self, community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine,
         settings: NamedDependency[GatewaySettings],
@@ -83,7 +100,8 @@ class ScorecardController(Controller):
     ) -> dict[str, Any]:
         await check_collection(gateway_engine, identity, community_id)
         now = clock_from_settings(settings).now()
-        items = await scorecard.worklist(gateway_engine, community_id, now, timedelta(days=within_days))
+        items = await scorecard.worklist(gateway_engine, community_id, now, timedelta(days=within_days),
+                                         worklist_mediation.deadline_policy(settings))
         return {"as_of": now.isoformat(), "within_days": within_days, "items": items}
 
 

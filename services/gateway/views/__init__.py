@@ -42,11 +42,21 @@ class ViewsProjection:
 
 
 def all_views() -> ViewsProjection:
-    from services.gateway.views import care, dispute_watch, disputes, households, network, reports, residents, rosters
+    from services.gateway.views import (
+        care,
+        dispute_index,
+        dispute_watch,
+        disputes,
+        households,
+        network,
+        reports,
+        residents,
+        rosters,
+    )
 
     projectors: dict[str, list[Projector]] = {}
     # dispute_watch after disputes: it adds to the case document that disputes wrote.
-    for module in (households, residents, reports, network, care, disputes, dispute_watch, rosters):
+    for module in (households, residents, reports, network, care, disputes, dispute_watch, dispute_index, rosters):
         for event_type, functions in module.PROJECTORS.items():
             projectors.setdefault(event_type, []).extend(functions)
     return ViewsProjection(projectors)
