@@ -7,7 +7,9 @@ case document, the moment its agreement was recorded (`views.dispute_index`) and
 setting (`FIVEZERO_DEADLINE_POLICY`). A step mediation has recorded overdue keeps the due time
 of its `…Overdue` event, so the worklist and the case agree on what is late. Which steps are
 still open follows the case's status, as mediation's judge decides it: a step made moot (a
-transferred case's first session, say) is no longer listed.
+transferred case's first session, say) is no longer listed. A handover by the street centre
+starts the steps again, as it does in mediation: assigned back, acceptance is counted from
+the assignment; taken over, first session and resolution from the take-over.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ KINDS = {
     CLAUSE_STEP: "dispute_clause",
     JUDICIAL_CONFIRMATION: "dispute_judicial_confirmation",
 }
-STARTED_BY_ACCEPTANCE = {FIRST_SESSION_STEP: ("accepted", "investigating"),
-                         RESOLUTION_STEP: ("accepted", "investigating", "in_mediation")}
-"""The statuses in which each step counted from the acceptance is still unmet."""
+STARTED_BY_ACCEPTANCE = {FIRST_SESSION_STEP: ("accepted", "taken_over", "investigating"),
+                         RESOLUTION_STEP: ("accepted", "taken_over", "investigating", "in_mediation")}
+"""The statuses in which each step counted from the acceptance (or the street's take-over)
+is still unmet."""
 
 
 def deadline_policy(settings: Any) -> DeadlinePolicy:
@@ -61,10 +64,11 @@ def open_steps(
 ) -> list[dict[str, Any]]:
     """The case's steps still to be met, each with its due time and whether it is late."""
     community_id, status = document["community_id"], document["status"]
+    handed_over = _last_handover(document)
     recorded = {
         (entry["step"], entry.get("clause_no")): datetime.fromisoformat(entry["due_at"])
         for entry in (document.get("deadlines") or {}).get("overdue", ())
-        if not entry["resolved_at"]
+        if not entry["resolved_at"] and (handed_over is None or datetime.fromisoformat(entry["at"]) >= handed_over)
     }
 
     def step(name: str, due_at: datetime, clause: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -75,10 +79,13 @@ def open_steps(
 
     steps = []
     if status == "registered":
-        steps.append(step(ACCEPT_STEP, policy.due(community_id, ACCEPT_STEP, datetime.fromisoformat(document["created_at"]))))
+        registered = _latest(document["created_at"], *(entry["at"] for entry in document.get("assigned_back") or ()))
+        steps.append(step(ACCEPT_STEP, policy.due(community_id, ACCEPT_STEP, registered)))
+    taken_over = (document.get("taken_over") or {}).get("at")
+    accepted = [moment for moment in (document.get("accepted_at"), taken_over) if moment]
     for name, statuses in STARTED_BY_ACCEPTANCE.items():
-        if status in statuses and document.get("accepted_at"):
-            steps.append(step(name, policy.due(community_id, name, datetime.fromisoformat(document["accepted_at"]))))
+        if status in statuses and accepted:
+            steps.append(step(name, policy.due(community_id, name, _latest(*accepted))))
     agreement = document.get("agreement")
     if status == "agreed" and agreement:
         if not document["follow_ups"] and agreed_at is not None:
@@ -90,6 +97,18 @@ def open_steps(
             steps.append({"step": JUDICIAL_CONFIRMATION, "label": LABELS[JUDICIAL_CONFIRMATION],
                           "due_at": window_ends, "overdue": False, "clause": None})
     return steps
+
+
+def _latest(*moments: str) -> datetime:
+    return max(datetime.fromisoformat(moment) for moment in moments)
+
+
+def _last_handover(document: dict[str, Any]) -> datetime | None:
+    """When the street last took the case over or assigned it back: the steps start again there."""
+    moments = [entry["at"] for entry in document.get("assigned_back") or ()]
+    if document.get("taken_over"):
+        moments.append(document["taken_over"]["at"])
+    return _latest(*moments) if moments else None
 
 
 async def open_cases_steps(

@@ -14,16 +14,21 @@ from services.gateway.views import all_views, views_metadata
 from services.gateway.views.disputes import disputes
 from services.gateway.worklist_mediation import JUDICIAL_CONFIRMATION, items, open_cases_steps
 from services.mediation import deadlines as mediation_deadlines
+from services.mediation.domain import dispute_changes as changes
 from services.mediation.domain import disputes as domain
+from services.mediation.domain.dispute_rules import Actor
 from services.mediation.handlers import disputes as handlers
 from shared.contracts.mediation import dispute_stream
 from shared.contracts.mediation_deadlines import REMINDER_STEP, clause_step
 from shared.contracts.mediation_requests import (
     AcceptDispute,
+    AmendDispute,
+    AssignBackDispute,
     RecordAgreement,
     RecordInvestigation,
     RecordSession,
     RegisterDispute,
+    TakeOverDispute,
     TransferDispute,
 )
 from shared.db import schema_change, write_transaction
@@ -65,10 +70,18 @@ async def register(store, dispute_id: str, command: RegisterDispute, community: 
     await handlers.register_dispute(store, dispute_id, command, CommandContext.new(community, "u-limin"))
 
 
-async def do(store, dispute_id: str, decide, command, community: str = MIANZHOU) -> None:
+async def do(store, dispute_id: str, decide, command, community: str = MIANZHOU, by=domain.COMMUNITY_ACTOR) -> None:
     version = await store.stream_version(dispute_stream(dispute_id))
-    await handlers.act(store, dispute_id, version, lambda state: decide(state, dispute_id, community, command),
+    await handlers.act(store, dispute_id, version, lambda state: decide(state, dispute_id, community, command, by),
                        CommandContext.new(community, "u-zhaodeming"))
+
+
+async def handed_over(store, dispute_id: str, decide, command) -> None:
+    """Accepted, transferred, then taken over or assigned back by the street centre."""
+    await register(store, dispute_id, dispute("相邻通道"))
+    await do(store, dispute_id, domain.accept, AcceptDispute(mediators=["赵德明"]))
+    await do(store, dispute_id, domain.transfer, TransferDispute(reason="调解未果"))
+    await do(store, dispute_id, decide, command, by=Actor("street", "张志强"))
 
 
 async def agreed(store, dispute_id: str, clauses: list[tuple[str, str, int]]) -> None:
@@ -98,6 +111,8 @@ async def test_the_due_times_on_the_worklist_are_those_mediation_watches(store):
     await do(store, "d-mediating", domain.accept, AcceptDispute(mediators=["赵德明"]))
     await register(store, "d-agreed", dispute("装修噪音"))
     await agreed(store, "d-agreed", [("p2", "修复防水", 5), ("p2", "赔偿800元", 40)])
+    await handed_over(store, "d-taken-over", changes.take_over, TakeOverDispute())
+    await handed_over(store, "d-assigned-back", changes.assign_back, AssignBackDispute(instructions="请社区再调解"))
     await project(store)
     tracker = DeadlineTracker(store, mediation_deadlines.RULES)
     await until_all_visible(store)
@@ -116,6 +131,9 @@ async def test_the_due_times_on_the_worklist_are_those_mediation_watches(store):
     }
     watched = {key: _utc(due_at) for key, due_at in watched.items() if key[1] != REMINDER_STEP}
     assert computed == watched
+    assert {step for (stream, step) in computed if stream == dispute_stream("d-taken-over")} == {
+        "dispute.first_session", "dispute.resolution"}
+    assert {step for (stream, step) in computed if stream == dispute_stream("d-assigned-back")} == {"dispute.accept"}
     assert {step for _, step in computed} == {"dispute.accept", "dispute.first_session", "dispute.resolution",
                                               "dispute.first_follow_up", "dispute.clause.1", "dispute.clause.2"}
 
@@ -190,3 +208,14 @@ async def test_a_residents_cases_come_from_the_party_index_and_a_rebuild_fills_i
         await conn.run_sync(views_metadata.create_all)
     await project(store)
     assert await shown() == cases
+
+
+async def test_a_resident_named_by_an_amendment_finds_the_case_in_their_profile(store):
+    await register(store, "d-unnamed", dispute("夜间噪音", {"side": "a", "name": "孙丽"}, {"side": "b", "name": "待查明"}))
+    await project(store)
+    assert (await mediation_part(store.engine, worker(MIANZHOU), ["r-wangxiuying"], POLICY, utc_now()))["cases"] == []
+    await do(store, "d-unnamed", changes.amend, AmendDispute.model_validate(
+        {"parties": [{"party_id": "p1", "side": "a", "name": "孙丽"}, {"party_id": "p2", **WANG, "side": "b"}]}))
+    await project(store)
+    cases = (await mediation_part(store.engine, worker(MIANZHOU), ["r-wangxiuying"], POLICY, utc_now()))["cases"]
+    assert [(case["id"], case["side"]) for case in cases] == [("d-unnamed", "b")]

@@ -23,6 +23,7 @@ from services.gateway.views import views_metadata
 from services.gateway.views.disputes import disputes
 from services.gateway.views.residents import residents
 from shared.contracts.mediation import AgreementReached, DisputeRegistered
+from shared.contracts.mediation_changes import DisputeDetailsAmended
 from shared.db import upsert, upsert_many
 from shared.events import Envelope
 
@@ -46,7 +47,10 @@ dispute_agreements = Table(
 
 
 async def index_parties(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """On registration, and on an amendment that lists the parties anew."""
     for envelope in envelopes:
+        if envelope.data.get("parties") is None:
+            continue
         dispute_id = envelope.data["dispute_id"]
         rows = [
             {"dispute_id": dispute_id, "party_id": party["party_id"], "resident_id": party["resident_id"],
@@ -67,6 +71,7 @@ async def note_agreements(conn: AsyncConnection, envelopes: Sequence[Envelope]) 
 
 PROJECTORS = {
     DisputeRegistered.event_type: [index_parties],
+    DisputeDetailsAmended.event_type: [index_parties],
     AgreementReached.event_type: [note_agreements],
 }
 
