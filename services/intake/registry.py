@@ -65,14 +65,13 @@ async def possible_duplicates(
     if not entries:
         return []
     table = residents_index
-    same = [(table.c.name == entry.name) & (table.c.birth_month == entry.birth_month) for entry in entries]
+    # The community in every branch of the OR: SQLite then looks each branch up in its
+    # index; `community = ? AND (a OR b)` scanned the whole community (6 ms at 20k residents).
+    in_community = table.c.community_id == community_id
+    same = [in_community & (table.c.name == entry.name) & (table.c.birth_month == entry.birth_month) for entry in entries]
     if digests := {entry.id_digest for entry in entries if entry.id_digest}:
-        same.append(table.c.id_digest.in_(digests))
-    statement = (
-        select(table)
-        .where(table.c.community_id == community_id, or_(*same))
-        .order_by(table.c.resident_id)
-    )
+        same.append(in_community & table.c.id_digest.in_(digests))
+    statement = select(table).where(or_(*same)).order_by(table.c.resident_id)
     async with engine.connect() as conn:
         candidates = (await conn.execute(statement)).all()
     found: list[list[PossibleDuplicate]] = []
