@@ -216,13 +216,15 @@ class _SqliteProbe:
         self.last = 0
 
     async def poll(self, pending: set[str]) -> list[str]:
+        # The consumer is checked here, not in SQL: with `consumer = ?` SQLite picks the
+        # primary key's index and reads every row of the consumer at each poll.
         rows = self.db.execute(
-            "SELECT rowid, stream_id FROM consumer_stream_versions WHERE rowid > ? AND consumer = ? ORDER BY rowid",
-            (self.last, VIEWS_CONSUMER),
+            "SELECT rowid, consumer, stream_id FROM consumer_stream_versions WHERE rowid > ? ORDER BY rowid",
+            (self.last,),
         ).fetchall()
         if rows:
             self.last = rows[-1][0]
-        return [stream_id for _, stream_id in rows]
+        return [stream_id for _, consumer, stream_id in rows if consumer == VIEWS_CONSUMER]
 
     async def close(self) -> None:
         self.db.close()
