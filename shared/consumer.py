@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from faststream import AckPolicy
+from faststream import AckPolicy, ContextRepo
 from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -346,7 +346,7 @@ class EventConsumer:
         subscribers = []
         for source in self.sources:
             stream = events_stream(source)
-            handler = self._message_handler(source)
+            handler = self._message_handler(source, broker.context)
             reader = broker.subscriber(
                 # Bounded: entries read but not yet handled look idle to the claimers, which
                 # would handle them a second time (and count a delivery each time).
@@ -362,23 +362,29 @@ class EventConsumer:
                 ),
                 ack_policy=AckPolicy.MANUAL,
             )
-            reader(self._batch_handler(source))
+            reader(self._batch_handler(source, broker.context))
             claimer(handler)
             subscribers += [reader, claimer]
         return subscribers
 
-    def _message_handler(self, source: str):
+    # The handlers take the message from FastStream's context, not as a `msg:
+    # RedisStreamMessage` parameter: FastStream resolves such a parameter with a synchronous
+    # function that fast_depends runs on a worker thread, one thread hop per delivery.
+
+    def _message_handler(self, source: str, context: ContextRepo):
         # `Any`, not `dict`: FastStream validates the argument before calling us, so an
         # entry that is not a JSON object would stay pending forever, never dead-lettered.
-        async def on_event(body: Any, msg: RedisStreamMessage) -> None:
+        async def on_event(body: Any) -> None:
+            msg: RedisStreamMessage = context.get_local("message")
             entry_id = EntryId.parse(msg.raw_message["message_ids"][0])
             await self.deliver(source, entry_id, body, msg)
 
         on_event.__name__ = f"{self.name}_{source}".replace(".", "_")
         return on_event
 
-    def _batch_handler(self, source: str):
-        async def on_events(body: list[Any], msg: RedisStreamMessage) -> None:
+    def _batch_handler(self, source: str, context: ContextRepo):
+        async def on_events(body: list[Any]) -> None:
+            msg: RedisStreamMessage = context.get_local("message")
             ids = [EntryId.parse(entry_id) for entry_id in msg.raw_message["message_ids"]]
             await self.deliver_batch(source, list(zip(ids, body, strict=True)))
 
