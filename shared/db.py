@@ -12,6 +12,8 @@ from sqlalchemy import Insert, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+import msgspec
+
 from shared import sqlite_driver
 
 WRITE = {"fivezero_write": True}
@@ -26,6 +28,19 @@ def normalise_url(url: str) -> str:
     elif parsed.drivername == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     return parsed.render_as_string(hide_password=False)
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _json_text(value: Any) -> str:
+    return _encode_json(value).decode()
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+"""JSON columns through msgspec: about a sixth of json.dumps's time and half of json.loads's
+(the read models write a document or two per event). Non-ASCII characters are stored as
+they are, not as \\u escapes."""
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
@@ -44,6 +59,7 @@ def create_engine(url: str, schema: str | None = None, pool_size: int = 10) -> A
         max_overflow=pool_size,
         pool_pre_ping=False,
         connect_args={"server_settings": server_settings},
+        **JSON_CODEC,
     )
 
 
@@ -63,6 +79,7 @@ def _sqlite_engine(url: str, pool_size: int) -> AsyncEngine:
         url,
         async_creator=sqlite_driver.connector(path, SQLITE_BUSY_TIMEOUT_S, **options),
         **({} if database in (None, "", ":memory:") else {"pool_size": pool_size, "max_overflow": pool_size}),
+        **JSON_CODEC,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
