@@ -9,7 +9,9 @@ What could wait runs on a thread instead: the connection's busy timeout is 0, so
 statement that finds the database locked (`BEGIN IMMEDIATE` while another process
 writes, mostly) fails at once with SQLITE_BUSY without having done anything; it is then
 run again on a thread with the full busy timeout, as aiosqlite would have run it, so
-the loop never sleeps on a lock.
+the loop never sleeps on a lock. A caller cancelled meanwhile leaves that statement
+running; the connection's next call waits for it first (as aiosqlite's queue would),
+so a rollback cannot overtake the `BEGIN IMMEDIATE` it is meant to undo.
 
 The objects mimic the part of aiosqlite's API that SQLAlchemy's `aiosqlite` dialect
 and our own code (`driver_connection.execute`, `execute_fetchall`) use; the exceptions
@@ -61,6 +63,7 @@ class LoopCursor:
         return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
 
     async def close(self) -> None:
+        await self._connection.settled()
         self._cursor.close()
 
     async def nextset(self) -> None:
@@ -109,15 +112,26 @@ class LoopConnection:
         self._connection: sqlite3.Connection | None = connection  # None once closed
         self._tx = _InPlace()
         self.busy_timeout_ms = int(busy_timeout_s * 1000)
+        self._on_thread: asyncio.Future | None = None
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` here; on a thread with the busy timeout if the database is locked."""
+        await self.settled()
         try:
             return function(*args)
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
-        return await asyncio.get_running_loop().run_in_executor(None, self._waiting, function, args)
+        self._on_thread = asyncio.get_running_loop().run_in_executor(None, self._waiting, function, args)
+        return await asyncio.shield(self._on_thread)
+
+    async def settled(self) -> None:
+        """Returns once no statement of this connection runs on a thread."""
+        if self._on_thread is not None:
+            if not self._on_thread.done():
+                await asyncio.wait([self._on_thread])
+            self._on_thread.exception()  # seen: its caller has it, or was cancelled and gave it up
+            self._on_thread = None
 
     def _waiting(self, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
@@ -149,12 +163,14 @@ class LoopConnection:
         await self.run(self._conn.commit)
 
     async def rollback(self) -> None:
+        await self.settled()
         self._conn.rollback()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
     async def close(self) -> None:
+        await self.settled()
         self.stop()
 
     def stop(self) -> None:

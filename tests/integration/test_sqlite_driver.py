@@ -39,6 +39,34 @@ async def test_a_writer_waits_for_another_process_lock_without_stopping_the_loop
     await engine.dispose()
 
 
+async def test_a_writer_cancelled_while_waiting_for_the_lock_leaves_no_transaction_open(tmp_path):
+    path = tmp_path / "cancelled.db"
+    engine = create_engine(f"sqlite:///{path}")
+    async with write_transaction(engine) as conn:
+        await conn.execute(text("CREATE TABLE reports (id TEXT PRIMARY KEY)"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write(report_id: str) -> None:
+        async with write_transaction(engine) as conn:
+            await conn.execute(text("INSERT INTO reports VALUES (:id)"), {"id": report_id})
+
+    abandoned = asyncio.create_task(write("r1"))
+    await asyncio.sleep(0)  # waiting for the lock on a thread
+    abandoned.cancel()
+    other.execute("COMMIT")  # its BEGIN IMMEDIATE now gets the lock, and must be rolled back
+    try:
+        await abandoned
+    except asyncio.CancelledError:
+        pass
+
+    await write("r2")  # would wait 30 s and fail if the abandoned transaction kept the lock
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT id FROM reports"))).scalars().all() == ["r2"]
+    other.close()
+    await engine.dispose()
+
+
 async def test_a_failed_statement_raises_the_driver_error_and_leaves_the_connection_usable(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'errors.db'}")
     async with write_transaction(engine) as conn:
