@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from faststream import AckPolicy
+from faststream import AckPolicy, ContextRepo
 from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -346,12 +346,14 @@ class EventConsumer:
         subscribers = []
         for source in self.sources:
             stream = events_stream(source)
-            handler = self._message_handler(source)
+            handler = self._message_handler(source, broker.context)
             reader = broker.subscriber(
                 # Bounded: entries read but not yet handled look idle to the claimers, which
                 # would handle them a second time (and count a delivery each time).
                 stream=StreamSub(stream, group=self.name, consumer=self.replica, batch=True, max_records=_READ_BATCH),
                 ack_policy=AckPolicy.MANUAL,
+                parser=_payloads_left_encoded,
+                decoder=_payloads,
             )
             claimer = broker.subscriber(
                 stream=StreamSub(
@@ -362,42 +364,51 @@ class EventConsumer:
                 ),
                 ack_policy=AckPolicy.MANUAL,
             )
-            reader(self._batch_handler(source))
+            reader(self._batch_handler(source, broker.context, broker.message_format))
             claimer(handler)
             subscribers += [reader, claimer]
         return subscribers
 
-    def _message_handler(self, source: str):
+    # The handlers take the message from FastStream's context, not as a `msg:
+    # RedisStreamMessage` parameter: FastStream resolves such a parameter with a synchronous
+    # function that fast_depends runs on a worker thread, one thread hop per delivery.
+
+    def _message_handler(self, source: str, context: ContextRepo):
         # `Any`, not `dict`: FastStream validates the argument before calling us, so an
         # entry that is not a JSON object would stay pending forever, never dead-lettered.
-        async def on_event(body: Any, msg: RedisStreamMessage) -> None:
+        async def on_event(body: Any) -> None:
+            msg: RedisStreamMessage = context.get_local("message")
             entry_id = EntryId.parse(msg.raw_message["message_ids"][0])
             await self.deliver(source, entry_id, body, msg)
 
         on_event.__name__ = f"{self.name}_{source}".replace(".", "_")
         return on_event
 
-    def _batch_handler(self, source: str):
-        async def on_events(body: list[Any], msg: RedisStreamMessage) -> None:
+    def _batch_handler(self, source: str, context: ContextRepo, message_format: Any):
+        async def on_events(body: list[Any]) -> None:
+            msg: RedisStreamMessage = context.get_local("message")
             ids = [EntryId.parse(entry_id) for entry_id in msg.raw_message["message_ids"]]
-            await self.deliver_batch(source, list(zip(ids, body, strict=True)))
+            # Each entry's JSON (bytes) out of FastStream's wire format (see `_payloads_left_encoded`).
+            payloads = [message_format.parse(entry)[0] if isinstance(entry, bytes) else entry for entry in body]
+            await self.deliver_batch(source, list(zip(ids, payloads, strict=True)))
 
         on_events.__name__ = f"{self.name}_{source}_batch".replace(".", "_")
         return on_events
 
     async def deliver_batch(self, source: str, items: Sequence[tuple[EntryId, Any]]) -> None:
         """What one XREADGROUP returned: one transaction and one XACK for the run of events
-        that can be applied now; the rest go one by one (short wait, retry, dead letter)."""
+        that can be applied now; the rest go one by one (short wait, retry, dead letter).
+        A body is an envelope's JSON text (bytes) or its decoded value."""
         stream = events_stream(source)
         try:
-            events = [(entry_id, Envelope.model_validate(body)) for entry_id, body in items]
+            events = [(entry_id, _envelope(body)) for entry_id, body in items]
             handled = await self.handle_batch(source, events)
         except Exception:  # noqa: BLE001 - the one-by-one path below reports, retries, dead-letters
             handled = 0
         if handled:
             await self.redis.xack(stream, self.name, *(str(entry_id) for entry_id, _ in items[:handled]))
         for entry_id, body in items[handled:]:
-            await self.deliver(source, entry_id, body, _EntryAck(self.redis, stream, self.name, entry_id))
+            await self.deliver(source, entry_id, _decoded(body), _EntryAck(self.redis, stream, self.name, entry_id))
 
     async def deliver(self, source: str, entry_id: EntryId, body: Any, msg: RedisStreamMessage) -> None:
         """Handles one delivery: ack on success or duplicate; retry, then dead-letter, on failure."""
@@ -509,6 +520,35 @@ class EventConsumer:
             after = page[-1].entry_id
         self.stats.caught_up += total
         return total
+
+
+async def _payloads_left_encoded(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's parser of a batch, without its decoding: it JSON-decodes every entry,
+    encodes the list as JSON again and its decoder decodes that once more, three passes
+    before our own validation (about 27 us an event, against 5 for pydantic's JSON
+    validation alone). The message keeps every field but the entries, which become its
+    body as they came (FastStream's wire format, bytes) for `_batch_handler` to unpack."""
+    parsed = await original({**message, "data": []})
+    parsed.body = [entry.get(b"__data__", entry) for entry in message["data"]]
+    return parsed
+
+
+async def _payloads(msg: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    return msg.body
+
+
+def _envelope(body: Any) -> Envelope:
+    return Envelope.model_validate_json(body) if isinstance(body, bytes) else Envelope.model_validate(body)
+
+
+def _decoded(body: Any) -> Any:
+    """A JSON body as the one-by-one path takes it (FastStream's decoding: bytes if not JSON)."""
+    if not isinstance(body, bytes):
+        return body
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 class _EntryAck:

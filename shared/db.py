@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import Insert, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared import sqlite_driver
 
 WRITE = {"fivezero_write": True}
 """Execution options of a connection that will write: on SQLite it begins with BEGIN IMMEDIATE."""
@@ -26,6 +29,19 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _json_text(value: Any) -> str:
+    return _encode_json(value).decode()
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+"""JSON columns through msgspec: about a sixth of json.dumps's time and half of json.loads's
+(the read models write a document or two per event). Non-ASCII characters are stored as
+they are, not as \\u escapes."""
+
+
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -34,7 +50,7 @@ def create_engine(url: str, schema: str | None = None, pool_size: int = 10) -> A
     """An engine for one service's database; on PostgreSQL its tables live in `schema`."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool_size)
     server_settings = {"search_path": schema} if schema else {}
     return create_async_engine(
         url,
@@ -42,14 +58,28 @@ def create_engine(url: str, schema: str | None = None, pool_size: int = 10) -> A
         max_overflow=pool_size,
         pool_pre_ping=False,
         connect_args={"server_settings": server_settings},
+        **JSON_CODEC,
     )
 
 
-def _sqlite_engine(url: str) -> AsyncEngine:
-    database = make_url(url).database
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a statement waits for another process's write lock (on a thread, see `sqlite_driver`)."""
+
+
+def _sqlite_engine(url: str, pool_size: int) -> AsyncEngine:
+    parsed = make_url(url)
+    database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # sqlite3.connect's arguments as SQLAlchemy reads them from the URL (a `file:` URI, say).
+    [path], options = parsed.get_dialect()().create_connect_args(parsed)
+    options = {k: v for k, v in options.items() if k in ("uri", "detect_types", "cached_statements")}
+    engine = create_async_engine(
+        url,
+        async_creator=sqlite_driver.connector(path, SQLITE_BUSY_TIMEOUT_S, **options),
+        **({} if database in (None, "", ":memory:") else {"pool_size": pool_size, "max_overflow": pool_size}),
+        **JSON_CODEC,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -59,7 +89,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=0")  # the driver waits for locks on a thread
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

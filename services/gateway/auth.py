@@ -87,8 +87,19 @@ def issue_access_token(user: User, secret: str, ttl_s: int = ACCESS_TOKEN_TTL_S)
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
+# (secret, token) → (user id, expiry in epoch seconds) of tokens already verified.
+_verified_tokens: dict[tuple[str, str], tuple[str, float]] = {}
+_VERIFIED_TOKENS_KEPT = 4096
+
+
 def decode_access_token(token: str, secret: str) -> str:
-    """The user id a valid, unexpired access token names; 401 problem otherwise."""
+    """The user id a valid, unexpired access token names; 401 problem otherwise. The
+    signature and claims are checked once per token, which is then kept until it expires
+    (as `shared.identity.VerifiedIdentities` does); the user behind it is still read on
+    every request (`current_identity`)."""
+    known = _verified_tokens.get((secret, token))
+    if known is not None and time.time() < known[1]:
+        return known[0]
     try:
         claims = jwt.decode(
             token,
@@ -100,6 +111,9 @@ def decode_access_token(token: str, secret: str) -> str:
         )
     except (jwt.PyJWTError, TypeError, ValueError):
         raise _unauthenticated() from None
+    if len(_verified_tokens) >= _VERIFIED_TOKENS_KEPT:
+        _verified_tokens.clear()
+    _verified_tokens[secret, token] = (claims["sub"], claims["exp"])
     return claims["sub"]
 
 

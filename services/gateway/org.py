@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, String, Table, or_, select
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, String, Table, bindparam, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -266,6 +266,11 @@ async def get_user_by_username(db: Db, username: str) -> User | None:
     return _user(row) if row else None
 
 
+# Built once: the gateway reads the caller's user on every request (see `auth.current_identity`).
+_USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+
+
 async def get_user(db: Db, user_id: str) -> User | None:
-    row = await _one_or_none(db, select(users).where(users.c.id == user_id))
+    async with _connected(db) as conn:
+        row = (await conn.execute(_USER_BY_ID, {"user_id": user_id})).one_or_none()
     return _user(row) if row else None

@@ -9,12 +9,13 @@ it; that costs a missed duplicate hint, never data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Index, MetaData, String, Table, delete, or_, select
+from sqlalchemy import Column, Index, MetaData, String, Table, TextClause, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import upsert_many, write_transaction
@@ -64,17 +65,13 @@ async def possible_duplicates(
     (one query for all entries: a household's people are looked up together)."""
     if not entries:
         return []
-    table = residents_index
-    same = [(table.c.name == entry.name) & (table.c.birth_month == entry.birth_month) for entry in entries]
-    if digests := {entry.id_digest for entry in entries if entry.id_digest}:
-        same.append(table.c.id_digest.in_(digests))
-    statement = (
-        select(table)
-        .where(table.c.community_id == community_id, or_(*same))
-        .order_by(table.c.resident_id)
-    )
+    digests = sorted({entry.id_digest for entry in entries if entry.id_digest})
+    params: dict[str, Any] = {"community": community_id}
+    for index, entry in enumerate(entries):
+        params[f"name_{index}"], params[f"month_{index}"] = entry.name, entry.birth_month
+    params.update({f"digest_{index}": digest for index, digest in enumerate(digests)})
     async with engine.connect() as conn:
-        candidates = (await conn.execute(statement)).all()
+        candidates = (await conn.execute(_duplicates_query(len(entries), len(digests)), params)).all()
     found: list[list[PossibleDuplicate]] = []
     for entry in entries:
         matches = [
@@ -88,6 +85,24 @@ async def possible_duplicates(
         ]
         found.append(matches[:20])
     return found
+
+
+@functools.lru_cache(maxsize=64)
+def _duplicates_query(people: int, digests: int) -> TextClause:
+    """Built once per shape: composing the SQLAlchemy expression cost more than running it.
+    The community is in every branch of the OR, so SQLite looks each branch up in its index
+    (`community = ? AND (a OR b)` scanned the whole community: 6 ms at 20k residents)."""
+    branches = [
+        f"(community_id = :community AND name = :name_{index} AND birth_month = :month_{index})"
+        for index in range(people)
+    ]
+    if digests:
+        listed = ", ".join(f":digest_{index}" for index in range(digests))
+        branches.append(f"(community_id = :community AND id_digest IN ({listed}))")
+    return text(
+        f"SELECT resident_id, name, birth_month, id_digest FROM {residents_index.name}"
+        f" WHERE {' OR '.join(branches)} ORDER BY resident_id"
+    )
 
 
 def _match(entry: Entry, row: Any) -> PossibleDuplicate:

@@ -162,7 +162,7 @@ async def stored_key_subjects(intake: Intake) -> list[str]:
 async def test_a_registration_stores_its_residents_keys_and_index_entries_with_its_events(intake):
     household_id = "9d1f4d1e-0000-4000-8000-000000000001"
 
-    await register_household(intake, household_id, RegisterHousehold.model_validate(wang_xiuying()), context(), fresh=True)
+    await register_household(intake, household_id, RegisterHousehold.model_validate(wang_xiuying()), context())
 
     [(head_id, _head), (_son_id, _son)] = residents_of(household_id, RegisterHousehold.model_validate(wang_xiuying()))
     assert await stored_key_subjects(intake) == [head_id]  # the son has nothing sealed, so no key
@@ -183,7 +183,7 @@ async def test_a_registration_refused_as_stale_leaves_no_keys_and_no_index_entri
 
     monkeypatch.setattr(intake.store, "append_all", refused_once)
 
-    await register_household(intake, household_id, command, context(), fresh=True)
+    await register_household(intake, household_id, command, context())
 
     assert len(attempts) == 2
     assert len(await stored_key_subjects(intake)) == 1  # the head's from the second attempt only

@@ -8,7 +8,7 @@ import pytest
 
 import shared.identity
 
-from services.gateway.auth import identity_for, issue_access_token
+from services.gateway.auth import decode_access_token, identity_for, issue_access_token
 from services.gateway.org import Community, District, OrgChart, Street, User
 from shared.identity import (
     IDENTITY_HEADER,
@@ -219,6 +219,33 @@ def test_remembered_identities_still_refuse_a_forged_token():
 
     with pytest.raises(InvalidIdentity):
         identities.verify(forged)
+
+
+def test_a_users_verified_access_token_is_remembered_only_until_it_expires(monkeypatch):
+    worker = user("community_worker", community_id="c-mianzhou")
+    token = issue_access_token(worker, SECRET, ttl_s=60)
+
+    assert decode_access_token(token, SECRET) == decode_access_token(token, SECRET) == worker.id
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def expired(*_args, **_kwargs):
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", expired)  # PyJWT reads its own clock
+    with pytest.raises(ProblemError) as raised:
+        decode_access_token(token, SECRET)
+    assert raised.value.status == 401
+
+
+def test_remembered_access_tokens_still_refuse_a_forged_one():
+    worker = user("community_worker", community_id="c-mianzhou")
+    decode_access_token(issue_access_token(worker, SECRET), SECRET)
+    forged = issue_access_token(worker, "another-secret-of-at-least-32-bytes!!")
+
+    with pytest.raises(ProblemError) as raised:
+        decode_access_token(forged, SECRET)
+    assert raised.value.status == 401
 
 
 def test_the_gateway_reuses_a_callers_signed_identity_and_signs_a_changed_one_anew():

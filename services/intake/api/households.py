@@ -29,9 +29,7 @@ async def register_household(
     household_id = handlers.new_household_id(community_id, idempotency_key)
     context = CommandContext.new(community_id, identity.subject)
     try:
-        state, created, duplicates = await handlers.register_household(
-            intake, household_id, data, context, fresh=idempotency_key is None
-        )
+        state, created, duplicates = await handlers.register_household(intake, household_id, data, context)
     except DomainError as error:
         raise problem_for(error) from error
     people = ["head"] + [f"members[{index}]" for index in range(len(data.members))]

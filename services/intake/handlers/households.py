@@ -52,13 +52,15 @@ async def register_household(
     command: RegisterHousehold,
     context: CommandContext,
     *,
-    fresh: bool = False,
+    look_first: bool = False,
     keys_exist: bool = False,
 ) -> tuple[domain.Household, bool, list[list[registry.PossibleDuplicate]]]:
     """The household; whether this call created it (False: a retry of the same request);
     and for each person (head first) the residents already registered who may be them.
-    `fresh`: the id was drawn at random just now, so no stream of it can exist yet."""
-    state = domain.replay([] if fresh else await intake.store.load(household_stream(household_id)))
+    A new household is the rule, so the stream is read only after the append's version
+    guard found it taken (a retried request, or its Idempotency-Key reused): one read
+    fewer per registration. `look_first`: read it before appending."""
+    state = domain.replay(await intake.store.load(household_stream(household_id)) if look_first else [])
     digest = request_digest(intake, command)
     people = residents_of(household_id, command)
     entries = [index_entry(intake, resident_id, person) for resident_id, person in people]
@@ -74,10 +76,12 @@ async def register_household(
             appends, context, alongside=residents_written(context.community_id, entries, new_keys)
         )
     except ConcurrencyConflict:
-        return await register_household(intake, household_id, command, context)  # looks at the stream now
+        return await register_household(intake, household_id, command, context, look_first=True)
     except KeysTaken:
         # Keys stored by an earlier attempt that wrote nothing else: seal under those.
-        return await register_household(intake, household_id, command, context, keys_exist=True)
+        return await register_household(
+            intake, household_id, command, context, look_first=look_first, keys_exist=True
+        )
     if new_keys is not None:
         new_keys.adopt()
     for envelope in appended[: len(appends[0].events)]:
