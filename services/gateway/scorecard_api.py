@@ -13,7 +13,7 @@ from litestar.params import FromPath, Parameter
 from services.gateway import scorecard, worklist_mediation
 from services.gateway.auth import Caller, GatewayEngine, current_identity
 from services.gateway.org import Community, recent_org_chart
-from services.gateway.scope import check_collection
+from services.gateway.scope import check_collection, overseen_street
 from services.gateway.settings import GatewaySettings
 from shared.deadlines import clock_from_settings
 from shared.problems import ProblemError
@@ -73,11 +73,8 @@ class ScorecardController(Controller):
         self, street_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine,
         settings: NamedDependency[GatewaySettings],
     ) -> dict[str, Any]:
+        await overseen_street(gateway_engine, identity, street_id)
         org = await recent_org_chart(gateway_engine)
-        if org.street(street_id) is None:
-            raise ProblemError("not_found", detail_zh=f"没有街道 {street_id}", detail_en=f"no street {street_id}")
-        if not (identity.all_communities or street_id in identity.street_ids):
-            raise ProblemError("forbidden")
         return {"street_id": street_id, **await _rolled_up(gateway_engine, org.communities_of_street(street_id), settings)}
 
     @get("/district/scorecard", summary="The district's communities' zero figures and their sums",
