@@ -68,7 +68,8 @@ def open_steps(
     recorded = {
         (entry["step"], entry.get("clause_no")): datetime.fromisoformat(entry["due_at"])
         for entry in (document.get("deadlines") or {}).get("overdue", ())
-        if not entry["resolved_at"] and (handed_over is None or datetime.fromisoformat(entry["at"]) >= handed_over)
+        if not entry["resolved_at"] and not entry.get("moot_at")
+        and (handed_over is None or datetime.fromisoformat(entry["at"]) >= handed_over)
     }
 
     def step(name: str, due_at: datetime, clause: dict[str, Any] | None = None) -> dict[str, Any]:

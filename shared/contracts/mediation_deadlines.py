@@ -22,6 +22,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from shared.contracts.mediation import DisputeTransferred
+from shared.contracts.mediation_changes import DisputeAssignedBack
 from shared.deadlines import CHINA
 from shared.events import DomainEvent, event
 
@@ -49,6 +51,15 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     FIRST_FOLLOW_UP_STEP: ("达成协议后 15 日内首次回访", "first follow-up within 15 days of the agreement"),
     CLAUSE_STEP: ("协议条款按期履行", "an agreement clause fulfilled by its due date"),
 }
+
+
+MOOT_AFTER: dict[str, tuple[str, ...]] = {
+    DisputeTransferred.event_type: (FIRST_SESSION_STEP,),
+    DisputeAssignedBack.event_type: (FIRST_SESSION_STEP, RESOLUTION_STEP),
+}
+"""The steps an event of a case still open makes moot without meeting them: the community's
+first session once it transferred the case; the street's first session and resolution once
+it assigned the case back. An overdue of such a step is no longer overdue now, nor resolved."""
 
 
 def clause_step(clause_no: int) -> str:

@@ -8,10 +8,12 @@ import pytest
 
 from services.gateway.views import all_views, views_metadata
 from services.gateway.views.disputes import get_dispute
+from services.mediation.domain import dispute_changes as changes
 from services.mediation.domain import disputes as domain
+from services.mediation.domain.dispute_rules import Actor
 from shared.contracts.mediation import dispute_stream
 from shared.contracts.mediation_deadlines import DisputeDeadlineOverdue, DisputeDeadlineOverdueResolved
-from shared.contracts.mediation_requests import AcceptDispute, RegisterDispute
+from shared.contracts.mediation_requests import AcceptDispute, RegisterDispute, TakeOverDispute, TransferDispute
 from shared.db import schema_change, write_transaction
 from shared.events import CommandContext, utc_now
 from shared.eventstore import START
@@ -117,3 +119,30 @@ async def test_an_overdue_and_its_resolution_show_on_the_case_and_its_version_fo
     assert (shown["version"], shown["status"], shown["deadlines"]["overdue_now"]) == (4, "accepted", [])
     assert shown["deadlines"]["overdue"][0]["resolved_at"] is not None
     assert shown["escalation_risk"]["flagged"] is False
+
+
+async def test_a_first_session_overdue_is_moot_once_the_case_is_transferred_and_may_be_missed_again_after_a_take_over(store):
+    await register(store, "d-up", leak())
+    stream = dispute_stream("d-up")
+    context = CommandContext.new(MIANZHOU, "u-zhaodeming")
+    state = domain.replay(await store.load(stream))
+    await store.append(stream, 1, domain.accept(state, "d-up", MIANZHOU, AcceptDispute(mediators=["赵德明"])), context)
+    await store.append(stream, 2, [DisputeDeadlineOverdue(dispute_id="d-up", step="dispute.first_session", due_at=NOW)],
+                       context)
+    await project(store)
+    assert (await case(store, "d-up"))["deadlines"]["overdue_now"] == ["受理后 10 日内首次调解"]
+
+    state = domain.replay(await store.load(stream))
+    await store.append(stream, 3, domain.transfer(state, "d-up", MIANZHOU, TransferDispute(reason="调解未果")), context)
+    await project(store)
+    shown = (await case(store, "d-up"))["deadlines"]
+    assert shown["overdue_now"] == [] and shown["overdue"][0]["moot_at"] and shown["overdue"][0]["resolved_at"] is None
+
+    state = domain.replay(await store.load(stream))
+    await store.append(stream, 4, changes.take_over(state, "d-up", MIANZHOU, TakeOverDispute(), Actor("street", "张志强")),
+                       context)
+    await store.append(stream, 5, [DisputeDeadlineOverdue(dispute_id="d-up", step="dispute.first_session", due_at=NOW)],
+                       context)
+    await project(store)
+    shown = (await case(store, "d-up"))["deadlines"]
+    assert shown["overdue_now"] == ["受理后 10 日内首次调解"] and len(shown["overdue"]) == 2

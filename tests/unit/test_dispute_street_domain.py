@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from services.mediation.domain import dispute_changes as changes
 from services.mediation.domain import disputes as domain
-from services.mediation.domain.deadlines import overdue, since_last_handover
+from services.mediation.domain.deadlines import overdue, resolutions, since_last_handover
 from services.mediation.domain.dispute_rules import Actor
 from shared.contracts.mediation import dispute_document
 from shared.contracts.mediation_deadlines import ACCEPT_STEP, FIRST_SESSION_STEP, DisputeDeadlineOverdue
@@ -225,3 +225,11 @@ def test_after_a_take_over_the_first_session_is_the_streets_to_hold_in_time():
 def _overdue_envelope(step_name, version):
     event = DisputeDeadlineOverdue(dispute_id="d1", step=step_name, due_at=datetime(2026, 11, 8, tzinfo=UTC))
     return _last_envelope(domain.Dispute(version=version), event)
+
+
+def test_a_first_session_overdue_made_moot_by_the_transfer_is_not_resolved_by_the_streets_session():
+    transfer = domain.transfer(in_mediation(), "d1", MIANZHOU, TRANSFER)[0]
+    history = [_overdue_envelope(FIRST_SESSION_STEP, version=3), _last_envelope(transferred(), transfer)]
+    session = domain.hold_session(in_mediation(), "d1", MIANZHOU, SESSION)
+    assert resolutions(history, session) == []
+    assert [event.step for event in resolutions(history[:1], session)] == [FIRST_SESSION_STEP]

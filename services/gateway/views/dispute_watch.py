@@ -1,8 +1,9 @@
 """What the case read model adds to each case from outside the case workflow itself:
 
 - **Deadlines** (`document["deadlines"]`): every `DisputeDeadlineOverdue` with its step in
-  words, when it was due, when it was recorded and, once met late, when it was resolved;
-  `overdue_now` the steps still overdue; the art. 33 reminder when it was sent.
+  words, when it was due, when it was recorded and, once met late, when it was resolved, or
+  when a transfer or an assignment back made it moot (`moot_at`); `overdue_now` the steps
+  still overdue; the art. 33 reminder when it was sent.
 - **Early warning** (`document["escalation_risk"]`): a dispute registered within 12 months
   of an earlier case of the same community between the same parties (a party of each side
   in common: the same resident id, or the same name for outsiders) or at the same place (the
@@ -31,6 +32,7 @@ from shared.contracts.mediation_changes import DisputeDetailsAmended
 from shared.contracts.mediation_deadlines import (
     DisputeDeadlineOverdue,
     DisputeDeadlineOverdueResolved,
+    MOOT_AFTER,
     JudicialConfirmationReminded,
     step_label,
 )
@@ -62,17 +64,25 @@ async def project_deadlines(conn: AsyncConnection, envelopes: Sequence[Envelope]
                      "label": step_label(data["step"], data.get("clause_no")),
                      "due_at": data["due_at"], "at": at, "resolved_at": None}
             # A step may go overdue again once the street hands the case over or back.
-            if not any(_same(old, entry) and not old["resolved_at"] for old in watched["overdue"]):
+            if not any(_same(old, entry) and not old["resolved_at"] and not old.get("moot_at") for old in watched["overdue"]):
                 watched["overdue"] = [*watched["overdue"], entry]
         elif envelope.type == DisputeDeadlineOverdueResolved.event_type:
             watched["overdue"] = [
-                {**old, "resolved_at": old["resolved_at"] or at} if _same(old, data) else old
+                {**old, "resolved_at": old["resolved_at"] or at} if _same(old, data) and not old.get("moot_at") else old
                 for old in watched["overdue"]
             ]
         elif envelope.type == JudicialConfirmationReminded.event_type:
             watched["judicial_confirmation_reminded_at"] = at
             watched["judicial_confirmation_by"] = data["confirm_by"]
-        watched["overdue_now"] = [entry["label"] for entry in watched["overdue"] if not entry["resolved_at"]]
+        elif envelope.type in MOOT_AFTER:
+            moot = MOOT_AFTER[envelope.type]
+            watched["overdue"] = [
+                {**old, "moot_at": at} if old["step"] in moot and not old["resolved_at"] and not old.get("moot_at") else old
+                for old in watched["overdue"]
+            ]
+        watched["overdue_now"] = [
+            entry["label"] for entry in watched["overdue"] if not entry["resolved_at"] and not entry.get("moot_at")
+        ]
         version = max(document.get("version", 0), envelope.version)
         document = {**document, "deadlines": watched, "version": version}
         await conn.execute(
@@ -163,4 +173,5 @@ PROJECTORS = {
     DisputeDeadlineOverdue.event_type: [project_deadlines],
     DisputeDeadlineOverdueResolved.event_type: [project_deadlines],
     JudicialConfirmationReminded.event_type: [project_deadlines],
+    **{event_type: [project_deadlines] for event_type in MOOT_AFTER},
 }

@@ -29,6 +29,7 @@ from shared.contracts.mediation_deadlines import (
     RESOLUTION_STEP,
     DisputeDeadlineOverdue,
     DisputeDeadlineOverdueResolved,
+    MOOT_AFTER,
     JudicialConfirmationReminded,
     clause_of,
     clause_step,
@@ -53,10 +54,8 @@ def steps_met(kind: str, data: dict[str, Any]) -> list[str]:
 
 def steps_ended(kind: str, data: dict[str, Any]) -> list[str]:
     """The steps an event makes moot without meeting them: no longer watched, never resolved."""
-    if kind == DisputeTransferred.event_type:
-        return [FIRST_SESSION_STEP]
-    if kind == DisputeAssignedBack.event_type:  # from the street's mediation, if it took the case over
-        return [FIRST_SESSION_STEP, RESOLUTION_STEP]
+    if kind in MOOT_AFTER:
+        return list(MOOT_AFTER[kind])
     if kind == DisputeClosed.event_type:
         # A case refused before acceptance, or closed with clauses unfulfilled (remarks say why).
         clauses = [clause_step(number) for number in range(1, MAX_CLAUSES + 1)]
@@ -73,6 +72,8 @@ def open_overdues(history: Iterable[Envelope]) -> set[tuple[str, int | None]]:
             current.add(key)
         elif envelope.type == DisputeDeadlineOverdueResolved.event_type:
             current.discard(key)
+        elif envelope.type in MOOT_AFTER:
+            current -= {(step, None) for step in MOOT_AFTER[envelope.type]}
     return current
 
 
