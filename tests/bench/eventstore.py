@@ -11,7 +11,7 @@ plus, for `append_4_writers*` on PostgreSQL, what a tailing reader saw:
 
 Systems:
 - `fivezero`: `shared.db.create_engine` + `EventStore.append/load/read_all`.
-- `raw`: the bare driver (asyncpg / aiosqlite) on an identical `events` table (same DDL,
+- `raw`: the bare driver (asyncpg / sqlite3 on the event loop, as `shared.sqlite_driver` runs it) on an identical `events` table (same DDL,
   made by `EventStore.setup()`): one multi-row INSERT per command in autocommit, no
   RETURNING, no ordering guarantee; SQLite with the PRAGMAs of `shared/db.py`.
 
@@ -63,13 +63,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from shared.db import create_engine, ensure_schema
 from shared.ids import uuid7
 from shared.main import fastest_loop
+from shared.sqlite_driver import LoopConnection, connector
 from shared.eventstore import START, EntryId, EventStore
 from shared.eventstore_sql import to_json
 from shared.events import CommandContext, DomainEvent
@@ -314,9 +314,11 @@ class Sqlite(Database):
     def url(self, where: str) -> str:
         return f"sqlite+aiosqlite:///{self.path(where)}"
 
-    async def connect(self, where: str) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path(where), isolation_level=None, timeout=30)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+    async def connect(self, where: str) -> LoopConnection:
+        """sqlite3 run on the loop, as the store's engine runs it (`shared.sqlite_driver`):
+        aiosqlite's thread hand-offs would slow raw down more than the store."""
+        conn = await connector(str(self.path(where)), 30, isolation_level=None)()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):  # the driver waits out a lock on a thread
             await conn.execute(f"PRAGMA {pragma}")
         return conn
 
