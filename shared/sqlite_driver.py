@@ -28,6 +28,16 @@ from typing import Any
 _SQLITE_BUSY = 5
 
 
+BULK_VALUES = 2_000
+"""A statement given more values than this (a batch of an import, a read model's run of
+upserts) runs on a thread, as aiosqlite ran every statement: it may take tens of
+milliseconds, which the loop would otherwise spend not serving anyone else."""
+
+
+def _values(parameters: Any) -> int:
+    return len(parameters) if isinstance(parameters, (list, tuple, dict)) else 0
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return (getattr(error, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
 
@@ -46,11 +56,13 @@ class LoopCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
-        await self._connection.run(self._cursor.execute, sql, parameters)
+        await self._connection.run(self._cursor.execute, sql, parameters, bulk=_values(parameters) > BULK_VALUES)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> LoopCursor:
-        await self._connection.run(self._cursor.executemany, sql, list(parameters))
+        rows = list(parameters)
+        bulk = sum(map(_values, rows)) > BULK_VALUES
+        await self._connection.run(self._cursor.executemany, sql, rows, bulk=bulk)
         return self
 
     async def fetchall(self) -> list[Any]:
@@ -114,14 +126,16 @@ class LoopConnection:
         self.busy_timeout_ms = int(busy_timeout_s * 1000)
         self._on_thread: asyncio.Future | None = None
 
-    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        """`function(*args)` here; on a thread with the busy timeout if the database is locked."""
+    async def run(self, function: Callable[..., Any], *args: Any, bulk: bool = False) -> Any:
+        """`function(*args)` here, or on a thread with the busy timeout if the database is
+        locked or the statement is `bulk`."""
         await self.settled()
-        try:
-            return function(*args)
-        except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
+        if not bulk:
+            try:
+                return function(*args)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
         self._on_thread = asyncio.get_running_loop().run_in_executor(None, self._waiting, function, args)
         return await asyncio.shield(self._on_thread)
 

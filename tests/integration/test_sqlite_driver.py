@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 from sqlalchemy import text
 
 from shared.db import create_engine, write_transaction
+from shared.sqlite_driver import BULK_VALUES
 
 
 async def test_a_writer_waits_for_another_process_lock_without_stopping_the_loop(tmp_path):
@@ -81,4 +83,22 @@ async def test_a_failed_statement_raises_the_driver_error_and_leaves_the_connect
         raise AssertionError("a duplicate key must be refused")
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM residents"))).scalar_one() == 1
+    await engine.dispose()
+
+
+async def test_a_bulk_statement_runs_on_a_thread_and_a_small_one_on_the_loop(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    async with write_transaction(engine) as conn:
+        await conn.execute(text("CREATE TABLE residents (id INTEGER PRIMARY KEY, written_on INTEGER)"))
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.create_function("thread_id", 0, threading.get_ident)
+    insert = text("INSERT INTO residents VALUES (:id, thread_id())")
+    async with write_transaction(engine) as conn:
+        await conn.execute(insert, [{"id": number} for number in range(3)])
+        await conn.execute(insert, [{"id": number} for number in range(3, 3 + BULK_VALUES + 1)])
+    async with engine.connect() as conn:
+        small = (await conn.execute(text("SELECT DISTINCT written_on FROM residents WHERE id < 3"))).scalars().all()
+        bulk = (await conn.execute(text("SELECT DISTINCT written_on FROM residents WHERE id >= 3"))).scalars().all()
+    assert small == [threading.get_ident()]
+    assert len(bulk) == 1 and bulk[0] != threading.get_ident()
     await engine.dispose()
