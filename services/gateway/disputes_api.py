@@ -73,11 +73,7 @@ async def register(
     return await _as_read_model(answer, gateway_engine, settings, community_id)
 
 
-@get("/", summary="Cases, newest first; filter by status, category, source, outcome")
-async def list_cases(
-    community_id: FromPath[str],
-    identity: Caller,
-    gateway_engine: GatewayEngine,
+async def case_page(
     status: Status = None,
     category: Category = None,
     source: Source | None = None,
@@ -85,11 +81,19 @@ async def list_cases(
     cursor: str | None = Parameter(default=None, max_length=500),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
+    """The filters and the page a case list is asked for (`view.list_disputes`'s keywords)."""
+    return {"status": status, "category": category, "source": source, "outcome": outcome, "cursor": cursor,
+            "limit": limit}
+
+
+CasePage = NamedDependency[dict[str, Any]]
+LISTED = {"page": Provide(case_page)}
+
+
+@get("/", summary="Cases, newest first; filter by status, category, source, outcome", dependencies=LISTED)
+async def list_cases(community_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine, page: CasePage) -> dict[str, Any]:
     await check_collection(gateway_engine, identity, community_id)
-    items, next_cursor = await view.list_disputes(
-        gateway_engine, community_id, limit=limit, cursor=cursor, status=status, category=category,
-        source=source, outcome=outcome,
-    )
+    items, next_cursor = await view.list_disputes(gateway_engine, community_id, **page)
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.auth import Caller, GatewayEngine
-from services.gateway.org import Street, recent_org_chart
+from services.gateway.org import Community, recent_org_chart
 from shared.identity import Identity
 from shared.problems import ProblemError
 
@@ -23,14 +23,15 @@ async def community_or_404(engine: AsyncEngine, community_id: str) -> None:
         raise ProblemError("not_found", detail_zh=f"没有社区 {community_id}", detail_en=f"no community {community_id}")
 
 
-async def overseen_street(engine: AsyncEngine, caller: Identity, street_id: str) -> Street:
-    """A street its officers and the district oversee: 404 if there is none, 403 for anyone else."""
-    street = (await recent_org_chart(engine)).street(street_id)
-    if street is None:
+async def overseen_street(engine: AsyncEngine, caller: Identity, street_id: str) -> tuple[Community, ...]:
+    """The communities of a street its officers and the district oversee: 404 if there is no
+    such street, 403 for anyone else."""
+    org = await recent_org_chart(engine)
+    if org.street(street_id) is None:
         raise ProblemError("not_found", detail_zh=f"没有街道 {street_id}", detail_en=f"no street {street_id}")
     if not (caller.all_communities or street_id in caller.street_ids):
         raise ProblemError("forbidden")
-    return street
+    return org.communities_of_street(street_id)
 
 
 WriteRule = Callable[[Identity, str], bool]

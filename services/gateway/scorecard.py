@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway import scorecard_mediation, worklist_mediation
+from services.gateway.excerpts import excerpt
 from services.gateway.views import care
 from services.gateway.views.reports import reports
 from shared.contracts.intake_care import CONTACT_STEP, REVISIT_STEP
 from shared.deadlines import DeadlinePolicy
 
-EXCERPT_LENGTH = 30
 OPEN_STEPS = {"reported": ("triage", "reply"), "triaged": ("reply",)}
 """The deadlines still ahead of a report in each open status."""
 
@@ -102,7 +102,7 @@ async def worklist(
             if due_at <= horizon:
                 items.append({
                     "kind": f"report_{step}", "id": document["id"], "report_id": document["id"],
-                    "text_excerpt": _excerpt(document["text"]), "compound": document["place"]["compound"],
+                    "text_excerpt": excerpt(document["text"]), "compound": document["place"]["compound"],
                     "due_at": due_at.isoformat(), "overdue": deadline["overdue"], "overdue_days": _days_late(due_at, now),
                 })
     items += await worklist_mediation.items(engine, community_id, now, horizon, mediation_policy)
@@ -138,7 +138,7 @@ async def _overdue_reports(engine: AsyncEngine, community_id: str, now: datetime
         steps = [step for step, deadline in document["deadlines"].items() if deadline["overdue"]]
         due_at = min(datetime.fromisoformat(document["deadlines"][step]["due_at"]) for step in steps)
         breaches.append({
-            "report_id": document["id"], "text_excerpt": _excerpt(document["text"]),
+            "report_id": document["id"], "text_excerpt": excerpt(document["text"]),
             "compound": document["place"]["compound"], "status": document["status"], "overdue_steps": steps,
             "due_at": due_at.isoformat(), "overdue_days": _days_late(due_at, now),
         })
@@ -153,8 +153,6 @@ async def _open_reports(engine: AsyncEngine, community_id: str) -> list[dict[str
         return list((await conn.scalars(query)).all())
 
 
-def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "…"
 
 
 def _days_late(due_at: datetime, now: datetime) -> int:

@@ -73,9 +73,8 @@ class ScorecardController(Controller):
         self, street_id: FromPath[str], identity: Caller, gateway_engine: GatewayEngine,
         settings: NamedDependency[GatewaySettings],
     ) -> dict[str, Any]:
-        await overseen_street(gateway_engine, identity, street_id)
-        org = await recent_org_chart(gateway_engine)
-        return {"street_id": street_id, **await _rolled_up(gateway_engine, org.communities_of_street(street_id), settings)}
+        communities = await overseen_street(gateway_engine, identity, street_id)
+        return {"street_id": street_id, **await _rolled_up(gateway_engine, communities, settings)}
 
     @get("/district/scorecard", summary="The district's communities' zero figures and their sums",
          description="The figures of every community of the caller's district and their sums; district staff only.")

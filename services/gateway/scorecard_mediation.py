@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.gateway.excerpts import excerpt
 from services.gateway.views.dispute_watch import REPEAT_WINDOW
 from services.gateway.views.disputes import disputes
 
@@ -32,7 +33,6 @@ FIGURES = (
     "agreements_awaiting_follow_up",
     "repeat_dispute_flags",
 )
-EXCERPT_LENGTH = 30
 
 
 async def zero_escalation(engine: AsyncEngine, community_id: str, now: datetime) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def _case(document: dict[str, Any]) -> dict[str, Any]:
     place = document.get("place") or {}
     return {
         "dispute_id": document["id"],
-        "cause_excerpt": cause if len(cause) <= EXCERPT_LENGTH else cause[:EXCERPT_LENGTH] + "…",
+        "cause_excerpt": excerpt(cause),
         "parties": [party.get("name") or party.get("resident_id") for party in document["parties"]],
         "compound": place.get("compound"),
         "status": document["status"],

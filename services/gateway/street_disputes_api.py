@@ -12,17 +12,15 @@ from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
 from services.gateway.auth import Caller, GatewayEngine, current_identity
-from services.gateway.disputes_api import Category, Outcome, Status
-from services.gateway.org import recent_org_chart
+from services.gateway.disputes_api import LISTED, CasePage
 from services.gateway.scope import overseen_street
 from services.gateway.views import disputes as view
 from shared.contracts.mediation_changes import HANDLERS
-from shared.contracts.mediation_requests import Source
 
 HandledBy = Annotated[str | None, Parameter(default=None, pattern=f"^({'|'.join(HANDLERS)})$")]
 
 
-@get("/", summary="The street's cases across its communities, newest first",
+@get("/", summary="The street's cases across its communities, newest first", dependencies=LISTED,
      description="Filter by `status` (`transferred`: waiting for the street centre), `handled_by` (`street`: the "
                  "cases the street took over), `community_id`, category, source or outcome. 404 for no such street, "
                  "403 for callers who do not oversee it.")
@@ -30,23 +28,14 @@ async def street_cases(
     street_id: FromPath[str],
     identity: Caller,
     gateway_engine: GatewayEngine,
-    status: Status = None,
+    page: CasePage,
     handled_by: HandledBy = None,
     community_id: str | None = Parameter(default=None, max_length=100),
-    category: Category = None,
-    source: Source | None = None,
-    outcome: Outcome = None,
-    cursor: str | None = Parameter(default=None, max_length=500),
-    limit: int = Parameter(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
-    await overseen_street(gateway_engine, identity, street_id)
-    communities = [community.id for community in (await recent_org_chart(gateway_engine)).communities_of_street(street_id)]
+    communities = [community.id for community in await overseen_street(gateway_engine, identity, street_id)]
     if community_id is not None:
         communities = [community for community in communities if community == community_id]
-    items, next_cursor = await view.list_disputes(
-        gateway_engine, communities, limit=limit, cursor=cursor, status=status, category=category, source=source,
-        outcome=outcome, handled_by=handled_by,
-    )
+    items, next_cursor = await view.list_disputes(gateway_engine, communities, handled_by=handled_by, **page)
     return {"items": items, "next_cursor": next_cursor}
 
 

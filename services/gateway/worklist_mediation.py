@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.gateway.excerpts import excerpt
 from services.gateway.views.dispute_index import agreements_recorded, resident_names
 from services.gateway.views.disputes import disputes
 from shared.contracts.mediation_deadlines import (
@@ -36,7 +37,6 @@ from shared.contracts.mediation_deadlines import (
 )
 from shared.deadlines import DeadlinePolicy
 
-EXCERPT_LENGTH = 30
 JUDICIAL_CONFIRMATION = "dispute.judicial_confirmation"
 LABELS = {**{step: zh for step, (zh, _) in STEP_LABELS.items()},
           JUDICIAL_CONFIRMATION: "协议生效后 30 日内可共同申请司法确认（第三十三条）"}
@@ -156,7 +156,7 @@ def _item(document: dict[str, Any], step: dict[str, Any], names: dict[tuple[str,
         "kind": KINDS[step["step"]], "id": case_id, "dispute_id": case_id, "step_label": step["label"],
         "parties": [names[(case_id, party["party_id"])] for party in document["parties"]],
         "category": document["category"], "category_label": document["category_label"],
-        "cause_excerpt": cause if len(cause) <= EXCERPT_LENGTH else cause[:EXCERPT_LENGTH] + "…",
+        "cause_excerpt": excerpt(cause),
         "compound": place.get("compound"), "status": document["status"], "mediators": document["mediators"],
         "due_at": step["due_at"].astimezone(UTC).isoformat(), "overdue": step["overdue"],
         "overdue_days": max((now - step["due_at"]).days, 0),

@@ -72,6 +72,9 @@ class DisputeDetailsAmended(DomainEvent):
 
 CHANGE_EVENTS = (DisputeTakenOver, DisputeAssignedBack, DisputeDetailsAmended)
 
+HANDOVERS = (DisputeTakenOver.event_type, DisputeAssignedBack.event_type)
+"""The events after which a case's steps start again (`services.mediation.domain.deadlines`)."""
+
 AMENDABLE = ("category", "dispute_cause", "parties", "place")
 
 

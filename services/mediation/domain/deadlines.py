@@ -19,7 +19,7 @@ from shared.contracts.mediation import (
     DisputeTransferred,
     MediationSessionHeld,
 )
-from shared.contracts.mediation_changes import DisputeAssignedBack, DisputeTakenOver
+from shared.contracts.mediation_changes import HANDOVERS
 from shared.contracts.mediation_deadlines import (
     ACCEPT_STEP,
     FIRST_FOLLOW_UP_STEP,
@@ -88,8 +88,7 @@ def ever_overdue(history: Iterable[Envelope]) -> set[tuple[str, int | None]]:
 def since_last_handover(history: list[Envelope]) -> list[Envelope]:
     """The case's history since the street took it over or assigned it back, if it did: the
     steps start again there, and each may go overdue again once."""
-    handovers = (DisputeTakenOver.event_type, DisputeAssignedBack.event_type)
-    last = max((index for index, envelope in enumerate(history) if envelope.type in handovers), default=-1)
+    last = max((index for index, envelope in enumerate(history) if envelope.type in HANDOVERS), default=-1)
     return history[last + 1:]
 
 
